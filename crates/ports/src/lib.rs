@@ -1,0 +1,31 @@
+//! Beckon's ports: the value types every layer shares and the traits through
+//! which the domain reaches the outside world (storage, mail, authorization,
+//! time, randomness). This crate performs no I/O of its own, except the two
+//! system implementations of `Clock` and `Random` in [`system`].
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod authz;
+pub mod error;
+pub mod ids;
+pub mod mail;
+pub mod model;
+pub mod secrets;
+pub mod store;
+pub mod system;
+pub mod time;
+pub mod values;
+
+pub use authz::{Action, Authorizer, AuthzRequest, Decision, Resource};
+pub use error::{MailError, StoreError};
+pub use ids::{ApiKeyId, IdParseError, OutboxId, TenantId, UserId};
+pub use mail::Mailer;
+pub use model::{
+    ApiKeyRecord, AuditEntry, AuditOutcome, ClaimedMessage, IdempotencyRecord, IdempotencyWrite,
+    Invite, InviteEmail, InviteSend, ListQuery, NewUser, OutboxMessage, Principal, Rotation,
+    Tenant, User, UserStatus, WriteOutcome,
+};
+pub use secrets::{InviteToken, NewApiKey, PresentedApiKey, SecretHash};
+pub use store::{ApiKeyRepo, AuditLog, Health, IdempotencyStore, OutboxRepo, TenantRepo, UserRepo};
+pub use system::{OsRandom, SystemClock};
+pub use time::{Clock, Random};
+pub use values::{Email, IdempotencyKey, RequestId, Role, TenantName, UserName, ValueError};

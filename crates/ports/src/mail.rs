@@ -1,0 +1,17 @@
+//! The mail port: delivers one rendered invite.
+
+use async_trait::async_trait;
+
+use crate::error::MailError;
+use crate::ids::OutboxId;
+use crate::model::InviteEmail;
+
+/// Sends invite emails.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Renders and delivers one message. The Message-ID MUST be derived from
+    /// `id` alone, so that every retry of one message carries the same one.
+    /// MUST classify failures: `Permanent` only when retrying cannot help.
+    async fn send(&self, id: OutboxId, email: &InviteEmail) -> Result<(), MailError>;
+}

@@ -1,0 +1,166 @@
+//! Storage ports. One adapter (beckon-store-diesel) implements them all on
+//! one database; each trait states what any implementation MUST do.
+//!
+//! Common rules: every method that takes a `TenantId` MUST confine itself to
+//! that tenant's rows; "unreachable database" MUST be reported as
+//! `StoreError::Unavailable`, and a failing write MUST change nothing.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::error::StoreError;
+use crate::ids::{ApiKeyId, OutboxId, TenantId, UserId};
+use crate::model::{
+    ApiKeyRecord, AuditEntry, ClaimedMessage, IdempotencyRecord, ListQuery, NewUser, Rotation,
+    Tenant, User, WriteOutcome,
+};
+use crate::secrets::SecretHash;
+use crate::values::IdempotencyKey;
+
+/// Tenants.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait TenantRepo: Send + Sync {
+    /// Stores a new tenant.
+    async fn create(&self, tenant: &Tenant) -> Result<(), StoreError>;
+
+    /// MUST return `Ok(None)` when no tenant has this id.
+    async fn get(&self, id: TenantId) -> Result<Option<Tenant>, StoreError>;
+}
+
+/// API keys.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ApiKeyRepo: Send + Sync {
+    /// Stores a new key. MUST return `MissingReference` when its tenant does
+    /// not exist. `record.tenant_name` is ignored.
+    async fn create(&self, record: &ApiKeyRecord) -> Result<(), StoreError>;
+
+    /// The key with this id, revoked or not, with its tenant's name.
+    /// MUST return `Ok(None)` when there is none.
+    async fn find(&self, id: ApiKeyId) -> Result<Option<ApiKeyRecord>, StoreError>;
+
+    /// Marks the key revoked at `at` (keeping an earlier revocation time).
+    /// MUST return `Ok(false)` when there is no such key.
+    async fn revoke(&self, id: ApiKeyId, at: DateTime<Utc>) -> Result<bool, StoreError>;
+}
+
+/// Users and their invites.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait UserRepo: Send + Sync {
+    /// MUST return `Ok(None)` when the tenant has no user with this id — a
+    /// user of another tenant included.
+    async fn get(&self, tenant: TenantId, id: UserId) -> Result<Option<User>, StoreError>;
+
+    /// The tenant's users ordered by id ascending, filtered by
+    /// `query.status`, starting after `query.after`, at most `query.limit`.
+    async fn list(&self, tenant: TenantId, query: &ListQuery) -> Result<Vec<User>, StoreError>;
+
+    /// The invited user whose current token hashes to `hash`, across all
+    /// tenants (the token is the credential). MUST return `Ok(None)` for a
+    /// replaced or consumed token.
+    async fn find_by_token(&self, hash: &SecretHash) -> Result<Option<User>, StoreError>;
+
+    /// When the user's invite was sent at or after `since`, oldest first.
+    async fn sends_since(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError>;
+
+    /// In one transaction: inserts the user with its token hash, records the
+    /// send, queues the outbox message, writes the idempotency record (if
+    /// any) and the audit line. MUST return `EmailTaken` when the tenant has
+    /// a user with the same normalized email, `IdempotencyKeyTaken` when a
+    /// non-stale record holds the key; either way nothing is written.
+    async fn insert_invited(&self, new: &NewUser) -> Result<(), StoreError>;
+
+    /// In one transaction, only if the user is still `invited` at
+    /// `expected_version`: replaces the token hash and expiry, counts the
+    /// send, bumps the version, queues the outbox message, writes the
+    /// idempotency record (if any) and the audit line. MUST return
+    /// `Ok(WriteOutcome::Stale)` and write nothing when the version (or the
+    /// status) moved; `IdempotencyKeyTaken` as for `insert_invited`.
+    async fn rotate_invite(&self, rotation: &Rotation) -> Result<WriteOutcome, StoreError>;
+
+    /// Only if the user is still `invited` at `expected_version`: marks it
+    /// `active` at `at`, erases its token hash (consuming the token), bumps
+    /// the version. MUST return `Ok(WriteOutcome::Stale)` otherwise.
+    async fn activate(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        expected_version: i64,
+        at: DateTime<Utc>,
+    ) -> Result<WriteOutcome, StoreError>;
+}
+
+/// Idempotency records (written by `UserRepo` with the change they answer for).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// The record for this tenant and key created at or after `not_before`.
+    async fn find(
+        &self,
+        tenant: TenantId,
+        key: &IdempotencyKey,
+        not_before: DateTime<Utc>,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
+}
+
+/// The audit trail.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    /// Appends one line (used for attempts that change nothing else; a
+    /// successful change writes its line in its own transaction).
+    async fn record(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+}
+
+/// The transactional outbox, as the delivery worker sees it.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait OutboxRepo: Send + Sync {
+    /// Leases up to `limit` pending messages that are due (`next attempt <=
+    /// now`) and not leased by someone else (lease expired or none), until
+    /// `lease_until`, counting the attempt. Two concurrent callers MUST NOT
+    /// receive the same message while its lease holds.
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<ClaimedMessage>, StoreError>;
+
+    /// Marks delivered at `at`, ends the lease and erases the stored email
+    /// (and with it the token).
+    async fn mark_sent(&self, id: OutboxId, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Ends the lease and makes the message due again at `next_attempt_at`,
+    /// recording why this attempt failed.
+    async fn schedule_retry(
+        &self,
+        id: OutboxId,
+        next_attempt_at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Gives up: marks `failed` at `at` with the reason, ends the lease and
+    /// erases the stored email.
+    async fn mark_failed(
+        &self,
+        id: OutboxId,
+        at: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<(), StoreError>;
+}
+
+/// Liveness of the store, for `/readyz`.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Health: Send + Sync {
+    /// MUST return `Unavailable` promptly when the database cannot be reached.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
