@@ -1,1 +1,115 @@
-//! placeholder
+//! Beckon's use cases. Every business rule of the invitation lifecycle lives
+//! here and only here; the outside world is reached through `beckon-ports`.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod accept_invite;
+pub mod admin;
+pub mod authenticate;
+pub mod deliver_outbox;
+mod error;
+mod idempotency;
+pub mod invite_user;
+pub mod list_users;
+pub mod policy;
+mod rate_limit;
+pub mod read_user;
+pub mod resend_invite;
+mod send;
+pub mod view_invite;
+
+#[cfg(test)]
+mod test_support;
+
+use std::sync::Arc;
+
+pub use accept_invite::{AcceptInvite, AcceptInviteError, Accepted};
+pub use admin::{AdminError, CreateApiKey, CreateTenant, CreatedApiKey, RevokeApiKey};
+pub use authenticate::{AuthError, Authenticate, TenantMismatch, scope_to_tenant};
+pub use deliver_outbox::{DeliverOutbox, DeliveryReport};
+pub use error::retry_after_seconds;
+pub use invite_user::{InviteCommand, InviteOutcome, InviteUser, InviteUserError};
+pub use list_users::{ListCommand, ListUsers, ListUsersError, UserPage};
+pub use policy::{DeliveryPolicy, InvitePolicy};
+pub use read_user::{ReadUser, ReadUserError};
+pub use resend_invite::{ResendCommand, ResendInvite, ResendInviteError, ResendOutcome};
+pub use view_invite::{InviteView, ViewInvite, ViewInviteError};
+
+use beckon_ports::{
+    ApiKeyRepo, AuditLog, Authorizer, Clock, Health, IdempotencyStore, Mailer, OutboxRepo, Random,
+    TenantRepo, UserRepo,
+};
+
+/// Every port the use cases need, wired once by the embedding program.
+#[derive(Clone)]
+pub struct Ports {
+    /// Tenants.
+    pub tenants: Arc<dyn TenantRepo>,
+    /// API keys.
+    pub api_keys: Arc<dyn ApiKeyRepo>,
+    /// Users and invites.
+    pub users: Arc<dyn UserRepo>,
+    /// Idempotency records.
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    /// The audit trail.
+    pub audit: Arc<dyn AuditLog>,
+    /// The outbox.
+    pub outbox: Arc<dyn OutboxRepo>,
+    /// Store liveness.
+    pub health: Arc<dyn Health>,
+    /// Policies.
+    pub authorizer: Arc<dyn Authorizer>,
+    /// Email delivery.
+    pub mailer: Arc<dyn Mailer>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Randomness.
+    pub random: Arc<dyn Random>,
+}
+
+/// All use cases, built from one set of ports: what an HTTP layer or an
+/// embedding service holds.
+#[derive(Clone)]
+pub struct Beckon {
+    /// Bearer key → principal.
+    pub authenticate: Arc<Authenticate>,
+    /// `POST /v1/users`.
+    pub invite_user: Arc<InviteUser>,
+    /// `POST /v1/users/{id}/resend-invite`.
+    pub resend_invite: Arc<ResendInvite>,
+    /// `POST /v1/invites/accept`.
+    pub accept_invite: Arc<AcceptInvite>,
+    /// `GET /invite` (read-only look at a token).
+    pub view_invite: Arc<ViewInvite>,
+    /// `GET /v1/users/{id}`.
+    pub read_user: Arc<ReadUser>,
+    /// `GET /v1/users`.
+    pub list_users: Arc<ListUsers>,
+    /// The outbox worker's step.
+    pub deliver_outbox: Arc<DeliverOutbox>,
+    /// Store liveness (`/readyz`).
+    pub health: Arc<dyn Health>,
+}
+
+impl Beckon {
+    /// Builds every use case.
+    pub fn new(ports: &Ports, invite: InvitePolicy, delivery: DeliveryPolicy) -> Self {
+        Self {
+            authenticate: Arc::new(Authenticate::new(ports.api_keys.clone())),
+            invite_user: Arc::new(InviteUser::new(ports, invite.clone())),
+            resend_invite: Arc::new(ResendInvite::new(ports, invite)),
+            accept_invite: Arc::new(AcceptInvite::new(ports.users.clone(), ports.clock.clone())),
+            view_invite: Arc::new(ViewInvite::new(
+                ports.users.clone(),
+                ports.tenants.clone(),
+                ports.clock.clone(),
+            )),
+            read_user: Arc::new(ReadUser::new(ports.users.clone(), ports.authorizer.clone())),
+            list_users: Arc::new(ListUsers::new(
+                ports.users.clone(),
+                ports.authorizer.clone(),
+            )),
+            deliver_outbox: Arc::new(DeliverOutbox::new(ports, delivery)),
+            health: ports.health.clone(),
+        }
+    }
+}

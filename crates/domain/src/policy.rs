@@ -1,0 +1,54 @@
+//! The tunable numbers of the rules, read from configuration by the binary.
+
+use std::time::Duration;
+
+/// Invite and resend rules (CONTRACT §1, §3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitePolicy {
+    /// How long a token works after it was issued.
+    pub ttl: Duration,
+    /// Minimum gap between two sends of one user; zero turns it off.
+    pub cooldown: Duration,
+    /// Sends of one user per rolling 24 hours; zero turns it off.
+    pub daily_limit: u32,
+}
+
+impl Default for InvitePolicy {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::from_secs(7 * 24 * 3600),
+            cooldown: Duration::from_secs(60),
+            daily_limit: 5,
+        }
+    }
+}
+
+/// How the outbox is drained.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryPolicy {
+    /// Attempts before a message is given up as `failed`.
+    pub max_attempts: u32,
+    /// Age after which a transiently failing message is given up.
+    pub max_age: Duration,
+    /// The first retry's delay; each later one doubles, up to `max_backoff`.
+    pub base_backoff: Duration,
+    /// The longest delay between two attempts.
+    pub max_backoff: Duration,
+    /// How long a claimed message stays leased to one worker.
+    pub lease: Duration,
+    /// Messages claimed per step.
+    pub batch: u32,
+}
+
+impl Default for DeliveryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            max_age: Duration::from_secs(24 * 3600),
+            base_backoff: Duration::from_secs(5),
+            max_backoff: Duration::from_secs(3600),
+            lease: Duration::from_secs(60),
+            batch: 32,
+        }
+    }
+}
