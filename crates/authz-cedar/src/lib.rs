@@ -1,1 +1,16 @@
-//! placeholder
+//! Beckon's `Authorizer` on Cedar policies: loads and strictly validates the
+//! schema and policies once (built in, or from `BECKON_POLICY_DIR`), then
+//! decides each request from entities built in code.
+//!
+//! The binary calls [`CedarAuthorizer::load`] at start (printing
+//! [`PolicyError`] and refusing to start when it fails) and [`check`] for
+//! `beckon policy check`.
+
+mod authorizer;
+mod diag;
+mod error;
+mod load;
+mod request;
+
+pub use authorizer::{CedarAuthorizer, EVALUATION_ERROR_NOTICE, PolicySummary, check};
+pub use error::PolicyError;

@@ -1,0 +1,251 @@
+//! `CedarAuthorizer`: the `Authorizer` port on Cedar, with the policy set and
+//! schema parsed and validated once and shared by every request.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use beckon_ports::{
+    Action, ApiKeyId, Authorizer, AuthzRequest, Decision, Principal, Resource, Role, TenantId,
+    TenantName, UserId, UserStatus,
+};
+use cedar_policy::{PolicyId, PolicySet, Schema};
+
+use crate::error::PolicyError;
+use crate::load::{self, Source};
+use crate::request::Names;
+
+/// The notice of a deny forced by an evaluation error or by a request that
+/// could not be put to Cedar. Deliberately vague: the details are logged.
+pub const EVALUATION_ERROR_NOTICE: &str = "A policy could not be evaluated; the request is denied.";
+
+/// What `beckon policy check` reports about a valid policy set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicySummary {
+    /// Where the policies came from: `builtin` or the folder's path.
+    pub source: String,
+    /// How many policies there are.
+    pub policies: usize,
+    /// Their `@id`s, in file order (files sorted by name).
+    pub policy_ids: Vec<String>,
+    /// Validator and schema warnings, and forbids without `@notice`; they do
+    /// not stop a start.
+    pub warnings: Vec<String>,
+}
+
+/// Decides requests with Cedar. Cheap to clone: everything is behind an `Arc`.
+#[derive(Debug, Clone)]
+pub struct CedarAuthorizer {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    schema: Schema,
+    policies: PolicySet,
+    /// Policy id → (position in `ids`, `@notice`): the position gives
+    /// notices a stable order.
+    notices: HashMap<PolicyId, (usize, String)>,
+    ids: Vec<String>,
+    warnings: Vec<String>,
+    source: String,
+    names: Names,
+    cedar: cedar_policy::Authorizer,
+}
+
+impl CedarAuthorizer {
+    /// The policies and schema compiled into the binary (`policies/`).
+    pub fn builtin() -> Result<Self, PolicyError> {
+        let (schema, policies) = load::builtin_sources();
+        Self::from_sources("builtin", &schema, &policies)
+    }
+
+    /// Every `*.cedar` file and the one `*.cedarschema` file of `dir` (the
+    /// `BECKON_POLICY_DIR` folder).
+    pub fn from_dir(dir: &Path) -> Result<Self, PolicyError> {
+        let (schema, policies) = load::dir_sources(dir)?;
+        Self::from_sources(&dir.display().to_string(), &schema, &policies)
+    }
+
+    /// `from_dir` when a folder is given, `builtin` otherwise.
+    pub fn load(dir: Option<&Path>) -> Result<Self, PolicyError> {
+        match dir {
+            Some(dir) => Self::from_dir(dir),
+            None => Self::builtin(),
+        }
+    }
+
+    fn from_sources(
+        source: &str,
+        schema: &Source,
+        policies: &[Source],
+    ) -> Result<Self, PolicyError> {
+        let loaded = load::load(schema, policies)?;
+        let names = Names::new().map_err(PolicyError::Incompatible)?;
+        probe(&names, &loaded.schema)?;
+        let notices = loaded
+            .notices
+            .into_iter()
+            .map(|(id, notice)| {
+                let position = loaded
+                    .ids
+                    .iter()
+                    .position(|known| *known == id.to_string())
+                    .unwrap_or(usize::MAX);
+                (id, (position, notice))
+            })
+            .collect();
+        Ok(Self {
+            inner: Arc::new(Inner {
+                schema: loaded.schema,
+                policies: loaded.policies,
+                notices,
+                ids: loaded.ids,
+                warnings: loaded.warnings,
+                source: source.to_owned(),
+                names,
+                cedar: cedar_policy::Authorizer::new(),
+            }),
+        })
+    }
+
+    /// What was loaded, for `beckon policy check` and the start-up log.
+    pub fn summary(&self) -> PolicySummary {
+        PolicySummary {
+            source: self.inner.source.clone(),
+            policies: self.inner.ids.len(),
+            policy_ids: self.inner.ids.clone(),
+            warnings: self.inner.warnings.clone(),
+        }
+    }
+
+    /// The `@notice`s of `reasons`, in policy order, each text once.
+    fn notices<'a>(&self, reasons: impl Iterator<Item = &'a PolicyId>) -> Vec<String> {
+        let mut found: Vec<&(usize, String)> = reasons
+            .filter_map(|id| self.inner.notices.get(id))
+            .collect();
+        found.sort_by_key(|(position, _)| *position);
+        let mut notices: Vec<String> = Vec::with_capacity(found.len());
+        for (_, notice) in found {
+            if !notices.contains(notice) {
+                notices.push(notice.clone());
+            }
+        }
+        notices
+    }
+}
+
+/// Loads and validates the policies as `serve` would, without serving:
+/// `beckon policy check`. `dir` is `BECKON_POLICY_DIR`, `None` for built-in.
+pub fn check(dir: Option<&Path>) -> Result<PolicySummary, PolicyError> {
+    CedarAuthorizer::load(dir).map(|authorizer| authorizer.summary())
+}
+
+impl Authorizer for CedarAuthorizer {
+    fn authorize(&self, request: &AuthzRequest) -> Decision {
+        let inner = &self.inner;
+        let action = request.action.as_str();
+        let tenant_id = request.principal.tenant_id;
+        let key_id = request.principal.key_id;
+        let (cedar_request, entities) = match inner.names.build(request, &inner.schema) {
+            Ok(built) => built,
+            Err(err) => {
+                tracing::warn!(%tenant_id, %key_id, action, error = %err,
+                    "cannot put the request to Cedar; denying");
+                return Decision::Deny {
+                    notices: vec![EVALUATION_ERROR_NOTICE.to_owned()],
+                };
+            }
+        };
+        let response = inner
+            .cedar
+            .is_authorized(&cedar_request, &inner.policies, &entities);
+        let diagnostics = response.diagnostics();
+        // Cedar skips a policy whose evaluation fails, forbids included: an
+        // erroring forbid would silently let a permit through. So any error
+        // denies, whatever Cedar decided.
+        let mut errored = false;
+        for err in diagnostics.errors() {
+            errored = true;
+            // The message names the policy and the failing operation; the
+            // entities hold ids, roles and statuses, never a secret or email.
+            tracing::warn!(%tenant_id, %key_id, action, error = %err,
+                "a Cedar policy failed to evaluate; denying");
+        }
+        match (response.decision(), errored) {
+            (cedar_policy::Decision::Allow, false) => Decision::Allow,
+            (cedar_policy::Decision::Allow, true) => Decision::Deny {
+                notices: vec![EVALUATION_ERROR_NOTICE.to_owned()],
+            },
+            (cedar_policy::Decision::Deny, _) => {
+                let mut notices = self.notices(diagnostics.reason());
+                if errored {
+                    notices.push(EVALUATION_ERROR_NOTICE.to_owned());
+                }
+                Decision::Deny { notices }
+            }
+        }
+    }
+}
+
+/// Builds one request per action and resource shape against `schema`, so
+/// that a custom schema that does not accept Beckon's entities stops the
+/// start instead of denying every request at run time.
+fn probe(names: &Names, schema: &Schema) -> Result<(), PolicyError> {
+    let Some((principal, user)) = probe_values() else {
+        return Err(PolicyError::Incompatible(
+            "cannot build the probe values".to_owned(),
+        ));
+    };
+    let tenant = principal.tenant_id;
+    let mut problems = Vec::new();
+    for action in [
+        Action::InviteUser,
+        Action::ListUsers,
+        Action::ResendInvite,
+        Action::ReadUser,
+    ] {
+        let resources = match action {
+            Action::InviteUser | Action::ListUsers => vec![Resource::Tenant { id: tenant }],
+            Action::ResendInvite | Action::ReadUser => {
+                [None, Some(UserStatus::Invited), Some(UserStatus::Active)]
+                    .into_iter()
+                    .map(|status| Resource::User {
+                        id: user,
+                        tenant_id: tenant,
+                        status,
+                    })
+                    .collect()
+            }
+        };
+        for resource in resources {
+            let request = AuthzRequest {
+                principal: principal.clone(),
+                action,
+                resource,
+            };
+            if let Err(err) = names.build(&request, schema) {
+                problems.push(format!("{}: {err}", action.as_str()));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        problems.dedup();
+        Err(PolicyError::Incompatible(problems.join("\n")))
+    }
+}
+
+/// A principal and a user id to probe the schema with; the values never
+/// reach a policy decision.
+fn probe_values() -> Option<(Principal, UserId)> {
+    let nil = "00000000-0000-0000-0000-000000000000";
+    let principal = Principal {
+        key_id: nil.parse::<ApiKeyId>().ok()?,
+        tenant_id: nil.parse::<TenantId>().ok()?,
+        tenant_name: TenantName::parse("probe").ok()?,
+        role: Role::parse("probe").ok()?,
+    };
+    Some((principal, nil.parse::<UserId>().ok()?))
+}

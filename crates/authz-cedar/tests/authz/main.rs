@@ -1,0 +1,63 @@
+//! Tests of the Cedar authorizer through its public API: the default
+//! policies' decisions, loading policy folders, and the deny-on-error rule.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod decisions;
+mod evaluation_errors;
+mod loading;
+
+use beckon_ports::{
+    Action, ApiKeyId, AuthzRequest, Principal, Resource, Role, TenantId, TenantName, UserId,
+    UserStatus,
+};
+
+pub const TENANT_A: &str = "0190a000-0000-7000-8000-00000000000a";
+pub const TENANT_B: &str = "0190b000-0000-7000-8000-00000000000b";
+pub const KEY: &str = "0190c000-0000-7000-8000-00000000000c";
+pub const USER: &str = "0190d000-0000-7000-8000-00000000000d";
+
+pub const ALL_ACTIONS: [Action; 4] = [
+    Action::InviteUser,
+    Action::ResendInvite,
+    Action::ReadUser,
+    Action::ListUsers,
+];
+
+pub fn tenant(id: &str) -> TenantId {
+    id.parse().unwrap()
+}
+
+pub fn principal(tenant_id: &str, role: &str) -> Principal {
+    Principal {
+        key_id: KEY.parse::<ApiKeyId>().unwrap(),
+        tenant_id: tenant(tenant_id),
+        tenant_name: TenantName::parse("Acme").unwrap(),
+        role: Role::parse(role).unwrap(),
+    }
+}
+
+pub fn user_in(tenant_id: &str, status: Option<UserStatus>) -> Resource {
+    Resource::User {
+        id: USER.parse::<UserId>().unwrap(),
+        tenant_id: tenant(tenant_id),
+        status,
+    }
+}
+
+/// The resource an action of the default schema applies to, in `tenant_id`.
+pub fn resource_for(action: Action, tenant_id: &str) -> Resource {
+    match action {
+        Action::InviteUser | Action::ListUsers => Resource::Tenant {
+            id: tenant(tenant_id),
+        },
+        Action::ResendInvite | Action::ReadUser => user_in(tenant_id, Some(UserStatus::Invited)),
+    }
+}
+
+pub fn request(role: &str, action: Action, resource: Resource) -> AuthzRequest {
+    AuthzRequest {
+        principal: principal(TENANT_A, role),
+        action,
+        resource,
+    }
+}
