@@ -1,0 +1,180 @@
+//! Renders one invite into a MIME message: subject, plain-text and HTML
+//! parts, and a Message-ID derived from the outbox id alone.
+
+use beckon_ports::{InviteEmail, OutboxId};
+use chrono::{DateTime, Utc};
+use lettre::Message;
+use lettre::message::header::ContentTransferEncoding;
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
+
+use crate::config::MailConfig;
+
+/// A message could not be built from the stored email. Retrying cannot
+/// help (the same data renders the same way), so senders report it as
+/// permanent. The text never repeats an address or the token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot render the invite email: {0}")]
+pub struct RenderError(&'static str);
+
+/// The human-readable content of one invite, before MIME assembly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedBodies {
+    /// The `Subject`, control characters removed.
+    pub subject: String,
+    /// The plain-text part.
+    pub text: String,
+    /// The HTML part: every interpolated value is escaped.
+    pub html: String,
+}
+
+/// The Message-ID of an outbox message: `<{outbox-uuid}@{sender domain}>`.
+/// Nothing else goes in, so every retry of one message carries the same
+/// one and receivers can drop duplicates.
+pub fn message_id(id: OutboxId, cfg: &MailConfig) -> String {
+    format!(
+        "<{}@{}>",
+        id.as_uuid().hyphenated(),
+        cfg.from().email.domain()
+    )
+}
+
+/// When the invite expires, for people: `3 December 2026 at 10:00 UTC`.
+pub fn format_expiry(at: DateTime<Utc>) -> String {
+    at.format("%-d %B %Y at %H:%M UTC").to_string()
+}
+
+/// Subject, plain text and HTML for one invite.
+pub fn render_bodies(email: &InviteEmail, cfg: &MailConfig) -> RenderedBodies {
+    let tenant = one_line(email.tenant_name.as_str());
+    let name = email.to_name.as_ref().map(|n| one_line(n.as_str()));
+    let link = cfg.accept_link(email.token.expose());
+    let expiry = format_expiry(email.expires_at);
+    let subject = format!("You're invited to join {tenant}");
+
+    let greeting = match &name {
+        Some(n) => format!("Hello {n},"),
+        None => "Hello,".to_owned(),
+    };
+    let text = format!(
+        "{greeting}\n\
+         \n\
+         You have been invited to join {tenant}.\n\
+         \n\
+         To accept the invitation, open this link:\n\
+         \n\
+         {link}\n\
+         \n\
+         The link works until {expiry}. If it has expired, ask {tenant} to send a new invitation.\n\
+         \n\
+         If you were not expecting this invitation, you can ignore this email.\n"
+    );
+
+    let (h_greeting, h_tenant, h_link, h_expiry, h_subject) = (
+        escape_html(&greeting),
+        escape_html(&tenant),
+        escape_html(&link),
+        escape_html(&expiry),
+        escape_html(&subject),
+    );
+    let html = format!(
+        "<!DOCTYPE html>\n\
+         <html lang=\"en\">\n\
+         <head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{h_subject}</title></head>\n\
+         <body style=\"font-family: -apple-system, Segoe UI, Helvetica, Arial, sans-serif; line-height: 1.5; color: #1f2328;\">\n\
+         <p>{h_greeting}</p>\n\
+         <p>You have been invited to join <strong>{h_tenant}</strong>.</p>\n\
+         <p><a href=\"{h_link}\" style=\"display: inline-block; padding: 10px 18px; background: #1f6feb; color: #ffffff; \
+         text-decoration: none; border-radius: 6px;\">Accept invitation</a></p>\n\
+         <p>If the button does not work, copy this link into your browser:<br>\n\
+         <a href=\"{h_link}\">{h_link}</a></p>\n\
+         <p>The link works until {h_expiry}. If it has expired, ask {h_tenant} to send a new invitation.</p>\n\
+         <p style=\"color: #59636e; font-size: 0.9em;\">If you were not expecting this invitation, you can ignore this email.</p>\n\
+         </body>\n\
+         </html>\n"
+    );
+    RenderedBodies {
+        subject,
+        text,
+        html,
+    }
+}
+
+/// The complete message for one send. Headers go through lettre's typed
+/// headers, which fold and RFC 2047-encode what is not plain ASCII.
+pub fn render(id: OutboxId, email: &InviteEmail, cfg: &MailConfig) -> Result<Message, RenderError> {
+    let address = email
+        .to
+        .as_str()
+        .parse()
+        .map_err(|_| RenderError("the recipient address is not accepted"))?;
+    let to = Mailbox::new(
+        email.to_name.as_ref().map(|n| one_line(n.as_str())),
+        address,
+    );
+    let bodies = render_bodies(email, cfg);
+    Message::builder()
+        .from(cfg.from().clone())
+        .to(to)
+        .subject(bodies.subject)
+        .message_id(Some(message_id(id, cfg)))
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(SinglePart::plain(body(bodies.text)))
+                .singlepart(SinglePart::html(body(bodies.html))),
+        )
+        .map_err(|_| RenderError("the message could not be assembled"))
+}
+
+/// RFC 5321/5322 line limit: 998 characters before the CRLF.
+const MAX_LINE: usize = 998;
+
+/// Encodes a part. lettre switches to quoted-printable for any line over
+/// 76 characters, which the accept link always is; quoted-printable would
+/// split the link with soft breaks and turn `=` into `=3D`, so nobody could
+/// copy it from an `.eml` file. Plain ASCII within the RFC 5322 line limit
+/// is valid as `7bit`, so it is sent as it is; anything else (a non-ASCII
+/// name) still gets lettre's choice.
+fn body(text: String) -> Body {
+    let fits_7bit = text.is_ascii()
+        && !text.contains(['\0', '\r'])
+        && text.split('\n').all(|line| line.len() <= MAX_LINE);
+    if fits_7bit {
+        Body::dangerous_pre_encoded(
+            text.replace('\n', "\r\n").into_bytes(),
+            ContentTransferEncoding::SevenBit,
+        )
+    } else {
+        Body::new(text)
+    }
+}
+
+/// Escapes the five characters that matter in HTML text and attribute
+/// values (double- and single-quoted alike).
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + s.len() / 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Replaces control characters (CR, LF, tab, …) with spaces. The ports
+/// already refuse them in names; this keeps a header or a text line from
+/// being split even if a stored row bypassed that check.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+#[cfg(test)]
+#[path = "render_tests.rs"]
+pub(crate) mod tests;
