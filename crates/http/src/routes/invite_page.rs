@@ -1,0 +1,151 @@
+//! `GET /invite?token=…` and `POST /invite` — the page behind the email
+//! link. Opening it changes nothing (mail scanners open links); the button
+//! accepts. Answers people in HTML, not JSON.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use beckon_domain::AcceptInviteError;
+use serde::Deserialize;
+
+use crate::AppState;
+
+#[derive(Deserialize)]
+struct TokenParam {
+    token: Option<String>,
+}
+
+/// Shows who invites and offers the button.
+pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let token = serde_urlencoded::from_str::<TokenParam>(req.query_string())
+        .ok()
+        .and_then(|p| p.token)
+        .unwrap_or_default();
+    match state.beckon.view_invite.execute(&token).await {
+        Ok(view) => {
+            let tenant = escape(view.tenant_name.as_str());
+            let expires = view.expires_at.format("%-d %B %Y at %H:%M UTC");
+            page(
+                StatusCode::OK,
+                &format!("Join {tenant}"),
+                &format!(
+                    "<p><strong>{tenant}</strong> has invited you to join.</p>\
+                     <p>This invitation is valid until {expires}.</p>\
+                     <form method=\"post\" action=\"/invite\">\
+                     <input type=\"hidden\" name=\"token\" value=\"{}\">\
+                     <button type=\"submit\">Accept invitation</button></form>",
+                    escape(&token)
+                ),
+            )
+        }
+        Err(e) => refusal(&e),
+    }
+}
+
+/// Accepts the invite from the form.
+pub async fn accept(payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+    let token = match payload.to_bytes_limited(state.body_limit).await {
+        Ok(Ok(bytes)) => serde_urlencoded::from_bytes::<TokenParam>(&bytes)
+            .ok()
+            .and_then(|p| p.token)
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    match state.beckon.accept_invite.execute(&token).await {
+        Ok(_) => page(
+            StatusCode::OK,
+            "Invitation accepted",
+            "<p>Your invitation is accepted and your account is active.</p>\
+             <p>You can close this page.</p>",
+        ),
+        Err(e) => refusal(&e),
+    }
+}
+
+/// The page for each way an invite can be refused, in plain words.
+fn refusal(e: &AcceptInviteError) -> HttpResponse {
+    match e {
+        AcceptInviteError::InvalidToken => page(
+            StatusCode::BAD_REQUEST,
+            "This invitation link does not work",
+            "<p>This link is not valid. It may have been replaced by a newer invitation \
+             email, or it was already used.</p>\
+             <p>Look for the most recent invitation email, or ask whoever invited you to send a new one.</p>",
+        ),
+        AcceptInviteError::Expired => page(
+            StatusCode::GONE,
+            "This invitation has expired",
+            "<p>This invitation is too old to use.</p>\
+             <p>Ask whoever invited you to send a new one.</p>",
+        ),
+        AcceptInviteError::Unavailable(cause) => {
+            tracing::warn!(error = %format!("{cause:#}"), "store unavailable");
+            page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Please try again in a moment",
+                "<p>We could not reach our database just now. Nothing was changed; \
+                 please try again in a minute.</p>",
+            )
+        }
+        AcceptInviteError::Unexpected(cause) => {
+            tracing::error!(error = %format!("{cause:#}"), "unexpected error");
+            page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "<p>Something went wrong on our side. Please try again later.</p>",
+            )
+        }
+    }
+}
+
+/// A complete, self-contained page: no external assets, no scripts, and
+/// headers that keep the token out of referrers and caches.
+fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><style>\
+         body{{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}}\
+         button{{font-size:1rem;padding:.6rem 1.2rem;border:0;border-radius:.3rem;background:#2d5be3;color:#fff;cursor:pointer}}\
+         </style></head><body><h1>{title}</h1>{body}</body></html>"
+    );
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(("Referrer-Policy", "no-referrer"))
+        .insert_header(("X-Frame-Options", "DENY"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        ))
+        .body(html)
+}
+
+/// HTML-escapes text for element content and attribute values.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn escape_neutralizes_markup_and_attribute_quotes() {
+        assert_eq!(
+            escape("<b a=\"x\">&'"),
+            "&lt;b a=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+}

@@ -1,0 +1,9 @@
+//! One file per route.
+
+pub mod accept_invite;
+pub mod invite_page;
+pub mod invite_user;
+pub mod list_users;
+pub mod ops;
+pub mod read_user;
+pub mod resend_invite;

@@ -1,0 +1,44 @@
+//! Operations endpoints: liveness, readiness, the OpenAPI document.
+
+use actix_web::{HttpResponse, web};
+use utoipa::OpenApi;
+
+use crate::AppState;
+use crate::dto::StatusBody;
+use crate::openapi::ApiDoc;
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = StatusBody)))]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(StatusBody {
+        status: "ok".to_owned(),
+    })
+}
+
+/// The database is reachable.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "ops",
+    responses((status = 200, body = StatusBody), (status = 503, body = crate::error::ErrorBody))
+)]
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    match state.beckon.health.ping().await {
+        Ok(()) => HttpResponse::Ok().json(StatusBody {
+            status: "ok".to_owned(),
+        }),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            HttpResponse::ServiceUnavailable().json(serde_json::json!({
+                "code": "unavailable",
+                "message": "The database cannot be reached."
+            }))
+        }
+    }
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "ops", responses((status = 200, description = "OpenAPI 3.1 document.")))]
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}
