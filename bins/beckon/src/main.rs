@@ -1,1 +1,80 @@
-fn main() {}
+//! `beckon`: parse the command line and configuration, then dispatch.
+
+use std::process::ExitCode;
+
+use beckon::cli::{ApiKeyAction, Cli, Command, PolicyAction, TenantAction};
+use beckon::config::Config;
+use beckon::{admin, server, telemetry};
+use clap::Parser;
+use clap::error::ErrorKind;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // One line: clap's first line names the problem; usage is in --help.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            eprintln!("{first} (see beckon --help)");
+            return ExitCode::from(2);
+        }
+    };
+    let cfg = match Config::from_env().and_then(|c| telemetry::init(&c.log).map(|()| c)) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command.unwrap_or(Command::Serve), &cfg)) {
+        Ok(Some(out)) => {
+            println!("{out}");
+            ExitCode::SUCCESS
+        }
+        Ok(None) => ExitCode::SUCCESS,
+        Err(e) => {
+            // Multi-line only for the policy validator's messages.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, cfg: &Config) -> anyhow::Result<Option<serde_json::Value>> {
+    Ok(Some(match command {
+        Command::Serve => {
+            server::start(cfg, server::ServeOptions::default())
+                .await?
+                .wait()
+                .await?;
+            return Ok(None);
+        }
+        Command::Migrate => admin::migrate(cfg).await?,
+        Command::Tenant {
+            action: TenantAction::Create { name },
+        } => admin::create_tenant(cfg, &name).await?,
+        Command::ApiKey {
+            action: ApiKeyAction::Create { tenant, role, name },
+        } => admin::create_api_key(cfg, &tenant, &role, name.as_deref()).await?,
+        Command::ApiKey {
+            action: ApiKeyAction::Revoke { id },
+        } => admin::revoke_api_key(cfg, &id).await?,
+        Command::Policy {
+            action: PolicyAction::Check,
+        } => admin::check_policies(cfg)?,
+    }))
+}

@@ -36,7 +36,8 @@ pub struct ErrorBody {
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    body: ErrorBody,
+    // Boxed: errors travel through every `Result` of every handler.
+    body: Box<ErrorBody>,
     retry_after: Option<u64>,
 }
 
@@ -45,12 +46,12 @@ impl ApiError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         Self {
             status,
-            body: ErrorBody {
+            body: Box::new(ErrorBody {
                 code: code.to_owned(),
                 message: message.into(),
                 details: None,
                 notices: Vec::new(),
-            },
+            }),
             retry_after: None,
         }
     }
@@ -164,7 +165,7 @@ impl ResponseError for ApiError {
             res.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
         res.insert_header((header::CACHE_CONTROL, "no-store"));
-        res.json(&self.body)
+        res.json(&*self.body)
     }
 }
 

@@ -1,0 +1,298 @@
+//! Configuration (CONTRACT §3): environment variables, optionally a TOML file
+//! named by `BECKON_CONFIG` with the same settings; the environment wins.
+//! Parsed once at start; an invalid value stops the process with a message
+//! naming the variable.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Every setting, typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `BECKON_DATABASE_URL`.
+    pub database_url: String,
+    /// `BECKON_DATABASE_MAX_CONNECTIONS`: pool size.
+    pub database_max_connections: u32,
+    /// `BECKON_DATABASE_ACQUIRE_TIMEOUT`: how long a request waits for a
+    /// connection before answering 503.
+    pub database_acquire_timeout: Duration,
+    /// `BECKON_LISTEN`.
+    pub listen: SocketAddr,
+    /// `BECKON_MAILER`.
+    pub mailer: String,
+    /// `BECKON_MAIL_FROM`.
+    pub mail_from: String,
+    /// `BECKON_ACCEPT_URL`.
+    pub accept_url: String,
+    /// `BECKON_INVITE_TTL`.
+    pub invite_ttl: Duration,
+    /// `BECKON_RESEND_COOLDOWN`.
+    pub resend_cooldown: Duration,
+    /// `BECKON_RESEND_DAILY_LIMIT`.
+    pub resend_daily_limit: u32,
+    /// `BECKON_POLICY_DIR`; `None` means the built-in policies.
+    pub policy_dir: Option<PathBuf>,
+    /// `BECKON_LOG`.
+    pub log: String,
+}
+
+/// A setting that could not be used; the message names the variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {message}")]
+pub struct ConfigError {
+    /// e.g. `BECKON_INVITE_TTL`.
+    pub variable: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+fn err(variable: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable: variable.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// Settings and their defaults, in one table so the file and the
+/// environment accept exactly the same names.
+const SETTINGS: &[(&str, &str)] = &[
+    ("DATABASE_URL", "sqlite://beckon.db"),
+    ("DATABASE_MAX_CONNECTIONS", "10"),
+    ("DATABASE_ACQUIRE_TIMEOUT", "5s"),
+    ("LISTEN", "127.0.0.1:8080"),
+    ("MAILER", "file://./mail"),
+    ("MAIL_FROM", "Beckon <no-reply@localhost>"),
+    ("ACCEPT_URL", "http://127.0.0.1:8080/invite?token={token}"),
+    ("INVITE_TTL", "7d"),
+    ("RESEND_COOLDOWN", "60s"),
+    ("RESEND_DAILY_LIMIT", "5"),
+    ("POLICY_DIR", ""),
+    ("LOG", "info"),
+];
+
+impl Config {
+    /// Reads the process environment (and the file it names).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&std::env::vars().collect())
+    }
+
+    /// Reads the given variables (and the file `BECKON_CONFIG` names).
+    pub fn from_vars(env: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let mut values: HashMap<&str, String> = SETTINGS
+            .iter()
+            .map(|(k, d)| (*k, (*d).to_owned()))
+            .collect();
+        if let Some(path) = env.get("BECKON_CONFIG").filter(|p| !p.is_empty()) {
+            for (key, value) in read_file(path)? {
+                let Some((name, _)) = SETTINGS.iter().find(|(k, _)| k.eq_ignore_ascii_case(&key))
+                else {
+                    return Err(err(
+                        "BECKON_CONFIG",
+                        format!("{path}: unknown setting `{key}`"),
+                    ));
+                };
+                values.insert(name, value);
+            }
+        }
+        for (name, _) in SETTINGS {
+            if let Some(v) = env.get(&format!("BECKON_{name}")) {
+                values.insert(name, v.clone());
+            }
+        }
+        let get = |name: &str| values.get(name).cloned().unwrap_or_default();
+        let var = |name: &str| format!("BECKON_{name}");
+
+        let listen = get("LISTEN")
+            .parse()
+            .map_err(|_| err(&var("LISTEN"), "not an address like 127.0.0.1:8080"))?;
+        let database_url = get("DATABASE_URL");
+        if database_url.trim().is_empty() {
+            return Err(err(&var("DATABASE_URL"), "must not be empty"));
+        }
+        let max_conn: u32 = get("DATABASE_MAX_CONNECTIONS")
+            .parse()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| {
+                err(
+                    &var("DATABASE_MAX_CONNECTIONS"),
+                    "must be a whole number from 1 to 1000",
+                )
+            })?;
+        let acquire = duration(
+            &var("DATABASE_ACQUIRE_TIMEOUT"),
+            &get("DATABASE_ACQUIRE_TIMEOUT"),
+        )?;
+        if acquire.is_zero() {
+            return Err(err(
+                &var("DATABASE_ACQUIRE_TIMEOUT"),
+                "must be more than 0s",
+            ));
+        }
+        let invite_ttl = duration(&var("INVITE_TTL"), &get("INVITE_TTL"))?;
+        if invite_ttl.is_zero() {
+            return Err(err(&var("INVITE_TTL"), "must be more than 0s"));
+        }
+        let daily: u32 = get("RESEND_DAILY_LIMIT").parse().map_err(|_| {
+            err(
+                &var("RESEND_DAILY_LIMIT"),
+                "must be a whole number (0 turns it off)",
+            )
+        })?;
+        let policy_dir = Some(get("POLICY_DIR"))
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from);
+        Ok(Self {
+            database_url,
+            database_max_connections: max_conn,
+            database_acquire_timeout: acquire,
+            listen,
+            mailer: get("MAILER"),
+            mail_from: get("MAIL_FROM"),
+            accept_url: get("ACCEPT_URL"),
+            invite_ttl,
+            resend_cooldown: duration(&var("RESEND_COOLDOWN"), &get("RESEND_COOLDOWN"))?,
+            resend_daily_limit: daily,
+            policy_dir,
+            log: get("LOG"),
+        })
+    }
+}
+
+/// The TOML file: a flat table of strings or integers.
+fn read_file(path: &str) -> Result<Vec<(String, String)>, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| err("BECKON_CONFIG", format!("cannot read {path}: {e}")))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e| err("BECKON_CONFIG", format!("{path}: not valid TOML: {e}")))?;
+    table
+        .into_iter()
+        .map(|(k, v)| match v {
+            toml::Value::String(s) => Ok((k, s)),
+            toml::Value::Integer(i) => Ok((k, i.to_string())),
+            _ => Err(err(
+                "BECKON_CONFIG",
+                format!("{path}: `{k}` must be a string or an integer"),
+            )),
+        })
+        .collect()
+}
+
+/// `90s`, `15m`, `12h`, `7d` (a whole number and one unit).
+pub fn duration(variable: &str, raw: &str) -> Result<Duration, ConfigError> {
+    let bad = || {
+        err(
+            variable,
+            format!("{raw:?} is not a duration like 90s, 15m, 12h or 7d"),
+        )
+    };
+    let raw_t = raw.trim();
+    let split = raw_t.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (digits, unit) = raw_t.split_at(split);
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "s" => Some(n),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
+        "d" => n.checked_mul(86_400),
+        _ => None,
+    }
+    .filter(|s| *s <= 10 * 365 * 86_400)
+    .ok_or_else(bad)?;
+    Ok(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_the_contracts() {
+        let c = Config::from_vars(&HashMap::new()).unwrap();
+        assert_eq!(c.database_url, "sqlite://beckon.db");
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.mailer, "file://./mail");
+        assert_eq!(c.mail_from, "Beckon <no-reply@localhost>");
+        assert_eq!(c.accept_url, "http://127.0.0.1:8080/invite?token={token}");
+        assert_eq!(c.invite_ttl, Duration::from_secs(7 * 86_400));
+        assert_eq!(c.resend_cooldown, Duration::from_secs(60));
+        assert_eq!(c.resend_daily_limit, 5);
+        assert_eq!(c.policy_dir, None);
+        assert_eq!(c.log, "info");
+    }
+
+    #[test]
+    fn durations_take_one_number_and_one_unit() {
+        assert_eq!(duration("X", "90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(duration("X", "15m").unwrap(), Duration::from_secs(900));
+        assert_eq!(duration("X", "12h").unwrap(), Duration::from_secs(43_200));
+        assert_eq!(duration("X", "0s").unwrap(), Duration::ZERO);
+        for bad in ["", "7", "d", "7x", "1h30m", "-5s", "1.5h", "99999999999d"] {
+            assert!(duration("X", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn an_invalid_value_names_its_variable() {
+        for (name, value) in [
+            ("BECKON_INVITE_TTL", "7 days"),
+            ("BECKON_INVITE_TTL", "0s"),
+            ("BECKON_RESEND_COOLDOWN", "soon"),
+            ("BECKON_RESEND_DAILY_LIMIT", "-1"),
+            ("BECKON_LISTEN", "localhost"),
+            ("BECKON_DATABASE_MAX_CONNECTIONS", "0"),
+            ("BECKON_DATABASE_ACQUIRE_TIMEOUT", "0s"),
+            ("BECKON_DATABASE_URL", ""),
+        ] {
+            let e = Config::from_vars(&vars(&[(name, value)])).unwrap_err();
+            assert_eq!(e.variable, name, "{value:?}");
+            assert!(e.to_string().starts_with(name));
+        }
+    }
+
+    #[test]
+    fn the_file_is_read_and_the_environment_wins_over_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("beckon.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9999\"\nresend_daily_limit = 9\ninvite_ttl = \"2d\"\n",
+        )
+        .unwrap();
+        let p = path.to_str().unwrap();
+        let c =
+            Config::from_vars(&vars(&[("BECKON_CONFIG", p), ("BECKON_INVITE_TTL", "3h")])).unwrap();
+        assert_eq!(c.listen.port(), 9999);
+        assert_eq!(c.resend_daily_limit, 9);
+        assert_eq!(c.invite_ttl, Duration::from_secs(3 * 3600));
+    }
+
+    #[test]
+    fn a_bad_file_is_reported_as_beckon_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("beckon.toml");
+        for text in [
+            "not toml at all [",
+            "unknown_key = \"x\"",
+            "listen = [1, 2]",
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let e =
+                Config::from_vars(&vars(&[("BECKON_CONFIG", path.to_str().unwrap())])).unwrap_err();
+            assert_eq!(e.variable, "BECKON_CONFIG", "{text}");
+        }
+        let e =
+            Config::from_vars(&vars(&[("BECKON_CONFIG", "/nonexistent/beckon.toml")])).unwrap_err();
+        assert_eq!(e.variable, "BECKON_CONFIG");
+    }
+}

@@ -1,0 +1,79 @@
+//! Builds the adapters from the configuration and plugs them into the ports.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use beckon_authz_cedar::CedarAuthorizer;
+use beckon_domain::{Beckon, DeliveryPolicy, InvitePolicy, Ports};
+use beckon_mail::{MailConfig, mailer_from_url};
+use beckon_ports::{Mailer, OsRandom, SystemClock};
+use beckon_store_diesel::{Store, StoreOptions};
+
+use crate::config::Config;
+
+/// Connects to the database named by the configuration.
+pub async fn store(cfg: &Config) -> anyhow::Result<Store> {
+    let opts = StoreOptions {
+        max_connections: cfg.database_max_connections,
+        acquire_timeout: cfg.database_acquire_timeout,
+    };
+    Store::connect(&cfg.database_url, &opts)
+        .await
+        .map_err(|e| anyhow::anyhow!("BECKON_DATABASE_URL: {e:#}"))
+}
+
+/// Loads and validates the policies (refusing invalid ones).
+pub fn authorizer(cfg: &Config) -> anyhow::Result<CedarAuthorizer> {
+    let authz = CedarAuthorizer::load(cfg.policy_dir.as_deref())
+        .map_err(|e| anyhow::anyhow!("BECKON_POLICY_DIR: the policies are invalid:\n{e}"))?;
+    for warning in &authz.summary().warnings {
+        tracing::warn!(%warning, "policy warning");
+    }
+    Ok(authz)
+}
+
+/// Builds the mailer.
+pub fn mailer(cfg: &Config) -> anyhow::Result<Arc<dyn Mailer>> {
+    let mail = MailConfig::new(&cfg.mail_from, &cfg.accept_url)?;
+    Ok(mailer_from_url(&cfg.mailer, mail)?)
+}
+
+/// Every port, on the given store.
+pub fn ports(store: &Store, authorizer: CedarAuthorizer, mailer: Arc<dyn Mailer>) -> Ports {
+    let shared = Arc::new(store.clone());
+    Ports {
+        tenants: shared.clone(),
+        api_keys: shared.clone(),
+        users: shared.clone(),
+        idempotency: shared.clone(),
+        audit: shared.clone(),
+        outbox: shared.clone(),
+        health: shared,
+        authorizer: Arc::new(authorizer),
+        mailer,
+        clock: Arc::new(SystemClock),
+        random: Arc::new(OsRandom),
+    }
+}
+
+/// The invite rules from the configuration.
+pub fn invite_policy(cfg: &Config) -> InvitePolicy {
+    InvitePolicy {
+        ttl: cfg.invite_ttl,
+        cooldown: cfg.resend_cooldown,
+        daily_limit: cfg.resend_daily_limit,
+    }
+}
+
+/// Everything `serve` needs, migrated and validated.
+pub async fn application(cfg: &Config) -> anyhow::Result<(Beckon, Store)> {
+    let authz = authorizer(cfg)?;
+    let mailer = mailer(cfg)?;
+    let store = store(cfg).await?;
+    store.migrate().await.context("applying migrations")?;
+    let ports = ports(&store, authz, mailer);
+    Ok((
+        Beckon::new(&ports, invite_policy(cfg), DeliveryPolicy::default()),
+        store,
+    ))
+}
