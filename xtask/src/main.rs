@@ -1,1 +1,50 @@
-fn main() {}
+//! Beckon's project tasks, run as `cargo xtask <task>` (alias in
+//! `.cargo/config.toml`).
+
+mod ci;
+mod ladder;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <task>
+
+tasks:
+  ladder   check the dependency ladder (manifests, and framework names in
+           the source of beckon-ports and beckon-domain)
+  ci       run what .ci/run runs, in order: PostgreSQL check, fmt, clippy,
+           ladder, tests, release build, contract smoke";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    match args.first().map(String::as_str) {
+        Some("ladder") if args.len() == 1 => report(ladder::run(&root)),
+        Some("ci") if args.len() == 1 => ci::run(&root),
+        Some("help" | "-h" | "--help") => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The workspace root: the folder above this crate's.
+fn workspace_root() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent().unwrap_or(here).to_path_buf()
+}
+
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -5,6 +5,7 @@ use utoipa::OpenApi;
 
 use crate::AppState;
 use crate::dto::StatusBody;
+use crate::error::ApiError;
 use crate::openapi::ApiDoc;
 
 /// The process is up.
@@ -22,18 +23,10 @@ pub async fn healthz() -> HttpResponse {
     tag = "ops",
     responses((status = 200, body = StatusBody), (status = 503, body = crate::error::ErrorBody))
 )]
-pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     match state.beckon.health.ping().await {
-        Ok(()) => HttpResponse::Ok().json(StatusBody {
-            status: "ok".to_owned(),
-        }),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            HttpResponse::ServiceUnavailable().json(serde_json::json!({
-                "code": "unavailable",
-                "message": "The database cannot be reached."
-            }))
-        }
+        Ok(()) => Ok(HttpResponse::Ok().json(StatusBody { status: "ok".to_owned() })),
+        Err(e) => Err(ApiError::unavailable(&anyhow::Error::new(e))),
     }
 }
 
