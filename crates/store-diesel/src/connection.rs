@@ -1,0 +1,216 @@
+//! Connection URLs, pools and per-connection setup for both backends.
+
+use std::time::Duration;
+
+use anyhow::anyhow;
+use beckon_ports::StoreError;
+use diesel::{ConnectionError, SqliteConnection};
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+
+/// The SQLite connection type: diesel's sync connection run on tokio's
+/// blocking pool.
+pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+
+/// How the store uses its database connections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// The most connections the pool opens (forced to 1 for `sqlite::memory:`).
+    pub max_connections: u32,
+    /// How long a request waits for a connection (including opening one)
+    /// before the store answers `StoreError::Unavailable`.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What a `BECKON_DATABASE_URL` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A PostgreSQL URL, passed through as is.
+    Postgres(String),
+    /// A SQLite database file (relative paths are relative to the working
+    /// directory).
+    SqliteFile(String),
+    /// One in-process SQLite database.
+    SqliteMemory,
+}
+
+impl Target {
+    /// Parses `sqlite://PATH`, `sqlite::memory:`, `postgres://…` and
+    /// `postgresql://…`.
+    pub fn parse(url: &str) -> Result<Self, StoreError> {
+        if url == "sqlite::memory:" || url == "sqlite://:memory:" {
+            return Ok(Self::SqliteMemory);
+        }
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(bad_url(
+                    "sqlite:// needs a file path, e.g. sqlite://beckon.db",
+                ));
+            }
+            return Ok(Self::SqliteFile(path.to_owned()));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        // Name the scheme only: the rest of a URL may hold a password.
+        let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+        Err(StoreError::Unexpected(anyhow!(
+            "unsupported database URL scheme {scheme:?}: expected sqlite://PATH, \
+             sqlite::memory: or postgres://…"
+        )))
+    }
+}
+
+fn bad_url(msg: &'static str) -> StoreError {
+    StoreError::Unexpected(anyhow!(msg))
+}
+
+/// Defines a pool handle for one connection type. (A generic `Db<C>` would
+/// have to repeat every bound deadpool's `Manager` impl puts on `C`.)
+macro_rules! db_type {
+    ($(#[$doc:meta])* $name:ident, $conn:ty) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $name {
+            pool: Pool<$conn>,
+            acquire_timeout: Duration,
+        }
+
+        impl $name {
+            fn new(
+                manager: AsyncDieselConnectionManager<$conn>,
+                max: u32,
+                acquire_timeout: Duration,
+            ) -> Result<Self, StoreError> {
+                let max = usize::try_from(max.max(1)).unwrap_or(1);
+                let pool = Pool::builder(manager).max_size(max).build().map_err(|e| {
+                    StoreError::Unexpected(anyhow::Error::new(e).context("building the pool"))
+                })?;
+                Ok(Self {
+                    pool,
+                    acquire_timeout,
+                })
+            }
+
+            /// A connection, or `Unavailable` when none can be had in time.
+            /// The timeout covers waiting for a free slot and opening a
+            /// connection, so an unreachable host fails as promptly as a
+            /// refused one.
+            pub async fn get(&self) -> Result<Object<$conn>, StoreError> {
+                match tokio::time::timeout(self.acquire_timeout, self.pool.get()).await {
+                    Ok(Ok(conn)) => Ok(conn),
+                    Ok(Err(e)) => Err(StoreError::Unavailable(
+                        anyhow::Error::new(e).context("acquiring a database connection"),
+                    )),
+                    Err(_) => Err(StoreError::Unavailable(anyhow!(
+                        "no database connection within {:?}",
+                        self.acquire_timeout
+                    ))),
+                }
+            }
+        }
+    };
+}
+
+db_type!(
+    /// The PostgreSQL pool and how long to wait on it.
+    PgDb,
+    AsyncPgConnection
+);
+db_type!(
+    /// The SQLite pool and how long to wait on it.
+    SqliteDb,
+    SqliteConn
+);
+
+/// A PostgreSQL pool. Connections open lazily: an unreachable server makes
+/// requests fail with `Unavailable`, not the process fail to start.
+pub fn postgres(url: &str, opts: &StoreOptions) -> Result<PgDb, StoreError> {
+    let mut config = ManagerConfig::<AsyncPgConnection>::default();
+    config.recycling_method = fast();
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
+    PgDb::new(manager, opts.max_connections, opts.acquire_timeout)
+}
+
+/// Hands out pooled connections without a test query: `Verified` would add a
+/// round trip to every operation. A connection the server closed is still
+/// noticed (`is_broken` checks the socket and any unfinished transaction),
+/// and a failure on a connection that died unnoticed is reported as
+/// `Unavailable` like any other lost connection.
+fn fast<C>() -> RecyclingMethod<C> {
+    RecyclingMethod::Fast
+}
+
+/// A SQLite pool. `path` is a file name or `:memory:`.
+pub fn sqlite(path: &str, memory: bool, opts: &StoreOptions) -> Result<SqliteDb, StoreError> {
+    let mut config = ManagerConfig::<SqliteConn>::default();
+    config.recycling_method = fast();
+    config.custom_setup = Box::new(move |url| {
+        let url = url.to_owned();
+        Box::pin(async move { open_sqlite(&url, memory).await })
+    });
+    let manager = AsyncDieselConnectionManager::<SqliteConn>::new_with_config(path, config);
+    // Every connection to ":memory:" is a database of its own: one
+    // connection is the only way for all requests to see the same data.
+    let max = if memory { 1 } else { opts.max_connections };
+    SqliteDb::new(manager, max, opts.acquire_timeout)
+}
+
+/// Opens one SQLite connection and sets it up. busy_timeout comes first so
+/// that switching the file to WAL waits for other connections instead of
+/// failing; foreign keys are off by default in SQLite.
+async fn open_sqlite(path: &str, memory: bool) -> Result<SqliteConn, ConnectionError> {
+    let mut conn = SqliteConn::establish(path).await?;
+    let pragmas = if memory {
+        "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;"
+    } else {
+        "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+         PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+    };
+    conn.batch_execute(pragmas)
+        .await
+        .map_err(ConnectionError::CouldntSetupConfiguration)?;
+    Ok(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn urls_name_their_backend() {
+        assert_eq!(
+            Target::parse("sqlite://beckon.db").unwrap(),
+            Target::SqliteFile("beckon.db".into())
+        );
+        assert_eq!(
+            Target::parse("sqlite:///tmp/x.db").unwrap(),
+            Target::SqliteFile("/tmp/x.db".into())
+        );
+        assert_eq!(
+            Target::parse("sqlite::memory:").unwrap(),
+            Target::SqliteMemory
+        );
+        assert!(matches!(
+            Target::parse("postgresql://u@h/db").unwrap(),
+            Target::Postgres(_)
+        ));
+        assert!(Target::parse("mysql://x").is_err());
+        assert!(Target::parse("sqlite://").is_err());
+        assert!(Target::parse("beckon.db").is_err());
+    }
+}

@@ -1,0 +1,284 @@
+//! Rows as diesel reads and writes them, and their mapping to and from the
+//! ports' records. Stored text is parsed back through the value types, so a
+//! row that would not be valid input is reported instead of passed on.
+
+use beckon_ports::{
+    ApiKeyId, ApiKeyRecord, AuditEntry, ClaimedMessage, Email, IdempotencyKey, IdempotencyRecord,
+    Invite, InviteEmail, OutboxId, OutboxMessage, Role, SecretHash, Tenant, TenantId, TenantName,
+    User, UserId, UserName, UserStatus,
+};
+use diesel::prelude::*;
+
+use crate::errors::{TxError, corrupt};
+use crate::schema::{api_keys, audit_log, idempotency_records, outbox, tenants, users};
+use crate::sql_types::{DbTime, DbUuid};
+
+/// `outbox.status` values.
+pub const PENDING: &str = "pending";
+/// Delivered.
+pub const SENT: &str = "sent";
+/// Given up.
+pub const FAILED: &str = "failed";
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = tenants)]
+pub struct TenantRow {
+    pub id: DbUuid,
+    pub name: String,
+    pub created_at: DbTime,
+}
+
+impl TenantRow {
+    pub fn new(t: &Tenant) -> Self {
+        Self {
+            id: t.id.into(),
+            name: t.name.as_str().to_owned(),
+            created_at: t.created_at.into(),
+        }
+    }
+
+    pub fn into_tenant(self) -> Result<Tenant, TxError> {
+        Ok(Tenant {
+            id: TenantId::from_uuid(self.id.0),
+            name: TenantName::parse(&self.name).map_err(|e| corrupt("tenant name", e))?,
+            created_at: self.created_at.get(),
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = api_keys)]
+pub struct ApiKeyRow {
+    pub id: DbUuid,
+    pub tenant_id: DbUuid,
+    pub role: String,
+    pub name: Option<String>,
+    pub secret_hash: String,
+    pub created_at: DbTime,
+    pub revoked_at: Option<DbTime>,
+}
+
+impl ApiKeyRow {
+    pub fn new(k: &ApiKeyRecord) -> Self {
+        Self {
+            id: k.id.into(),
+            tenant_id: k.tenant_id.into(),
+            role: k.role.as_str().to_owned(),
+            name: k.name.clone(),
+            secret_hash: k.secret_hash.to_hex(),
+            created_at: k.created_at.into(),
+            revoked_at: k.revoked_at.map(DbTime::from),
+        }
+    }
+
+    pub fn into_record(self, tenant_name: &str) -> Result<ApiKeyRecord, TxError> {
+        Ok(ApiKeyRecord {
+            id: ApiKeyId::from_uuid(self.id.0),
+            tenant_id: TenantId::from_uuid(self.tenant_id.0),
+            tenant_name: TenantName::parse(tenant_name).map_err(|e| corrupt("tenant name", e))?,
+            role: Role::parse(&self.role).map_err(|e| corrupt("role", e))?,
+            name: self.name,
+            secret_hash: SecretHash::from_hex(&self.secret_hash)
+                .ok_or_else(|| corrupt("key hash", "not 64 hex digits"))?,
+            created_at: self.created_at.get(),
+            revoked_at: self.revoked_at.map(DbTime::get),
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub tenant_id: DbUuid,
+    pub id: DbUuid,
+    pub email: String,
+    pub email_normalized: String,
+    pub name: Option<String>,
+    pub status: String,
+    pub created_at: DbTime,
+    pub verified_at: Option<DbTime>,
+    pub invite_token_hash: Option<String>,
+    pub invite_expires_at: Option<DbTime>,
+    pub invite_sends: i32,
+    pub invite_last_sent_at: Option<DbTime>,
+    pub version: i64,
+}
+
+impl UserRow {
+    /// The row of a new user; the token hash comes from its first send.
+    pub fn new(u: &User, token: &SecretHash) -> Self {
+        let invite = u.invite.as_ref();
+        Self {
+            tenant_id: u.tenant_id.into(),
+            id: u.id.into(),
+            email: u.email.as_str().to_owned(),
+            email_normalized: u.email.normalized(),
+            name: u.name.as_ref().map(|n| n.as_str().to_owned()),
+            status: u.status.as_str().to_owned(),
+            created_at: u.created_at.into(),
+            verified_at: u.verified_at.map(DbTime::from),
+            invite_token_hash: Some(token.to_hex()),
+            invite_expires_at: invite.map(|i| i.expires_at.into()),
+            invite_sends: invite.map_or(0, |i| i32::try_from(i.sends).unwrap_or(i32::MAX)),
+            invite_last_sent_at: invite.map(|i| i.last_sent_at.into()),
+            version: u.version,
+        }
+    }
+
+    pub fn into_user(self) -> Result<User, TxError> {
+        let status = UserStatus::parse(&self.status)
+            .ok_or_else(|| corrupt("user status", "neither invited nor active"))?;
+        // The invite columns outlive activation (history); the API shows
+        // an invite only while the user is invited.
+        let invite = match (status, self.invite_expires_at, self.invite_last_sent_at) {
+            (UserStatus::Invited, Some(expires), Some(last)) => Some(Invite {
+                expires_at: expires.get(),
+                sends: u32::try_from(self.invite_sends).unwrap_or(0),
+                last_sent_at: last.get(),
+            }),
+            (UserStatus::Invited, _, _) => return Err(corrupt("user", "invited without invite")),
+            (UserStatus::Active, _, _) => None,
+        };
+        Ok(User {
+            id: UserId::from_uuid(self.id.0),
+            tenant_id: TenantId::from_uuid(self.tenant_id.0),
+            email: Email::parse(&self.email).map_err(|e| corrupt("email", e))?,
+            name: self
+                .name
+                .as_deref()
+                .map(UserName::parse)
+                .transpose()
+                .map_err(|e| corrupt("user name", e))?,
+            status,
+            created_at: self.created_at.get(),
+            verified_at: self.verified_at.map(DbTime::get),
+            invite,
+            version: self.version,
+        })
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = outbox)]
+pub struct NewOutboxRow {
+    pub tenant_id: DbUuid,
+    pub id: DbUuid,
+    pub user_id: DbUuid,
+    pub payload: Option<String>,
+    pub status: &'static str,
+    pub attempts: i32,
+    pub next_attempt_at: DbTime,
+    pub created_at: DbTime,
+}
+
+impl NewOutboxRow {
+    /// A pending message, due at once.
+    pub fn new(m: &OutboxMessage) -> Result<Self, TxError> {
+        let payload = serde_json::to_string(&m.email).map_err(|e| {
+            TxError::Store(beckon_ports::StoreError::Unexpected(
+                anyhow::Error::new(e).context("serializing the invite email"),
+            ))
+        })?;
+        Ok(Self {
+            tenant_id: m.tenant_id.into(),
+            id: m.id.into(),
+            user_id: m.user_id.into(),
+            payload: Some(payload),
+            status: PENDING,
+            attempts: 0,
+            next_attempt_at: m.created_at.into(),
+            created_at: m.created_at.into(),
+        })
+    }
+}
+
+/// What a claim returns.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+pub struct ClaimedRow {
+    pub tenant_id: DbUuid,
+    pub id: DbUuid,
+    pub user_id: DbUuid,
+    pub payload: Option<String>,
+    pub attempts: i32,
+    pub created_at: DbTime,
+}
+
+impl ClaimedRow {
+    pub fn into_message(self) -> Result<ClaimedMessage, TxError> {
+        let payload = self
+            .payload
+            .ok_or_else(|| corrupt("outbox message", "pending without payload"))?;
+        let email: InviteEmail =
+            serde_json::from_str(&payload).map_err(|e| corrupt("outbox payload", e))?;
+        Ok(ClaimedMessage {
+            id: OutboxId::from_uuid(self.id.0),
+            tenant_id: TenantId::from_uuid(self.tenant_id.0),
+            user_id: UserId::from_uuid(self.user_id.0),
+            email,
+            attempt: u32::try_from(self.attempts).unwrap_or(0),
+            created_at: self.created_at.get(),
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = idempotency_records)]
+pub struct IdempotencyRow {
+    pub tenant_id: DbUuid,
+    pub idempotency_key: String,
+    pub fingerprint: String,
+    pub response: String,
+    pub created_at: DbTime,
+}
+
+impl IdempotencyRow {
+    pub fn new(r: &IdempotencyRecord) -> Self {
+        Self {
+            tenant_id: r.tenant_id.into(),
+            idempotency_key: r.key.as_str().to_owned(),
+            fingerprint: r.fingerprint.clone(),
+            response: r.response.clone(),
+            created_at: r.created_at.into(),
+        }
+    }
+
+    pub fn into_record(self) -> Result<IdempotencyRecord, TxError> {
+        Ok(IdempotencyRecord {
+            tenant_id: TenantId::from_uuid(self.tenant_id.0),
+            key: IdempotencyKey::parse(&self.idempotency_key)
+                .map_err(|e| corrupt("idempotency key", e))?,
+            fingerprint: self.fingerprint,
+            response: self.response,
+            created_at: self.created_at.get(),
+        })
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = audit_log)]
+pub struct AuditRow {
+    pub tenant_id: DbUuid,
+    pub id: DbUuid,
+    pub user_id: Option<DbUuid>,
+    pub key_id: DbUuid,
+    pub request_id: String,
+    pub action: String,
+    pub outcome: &'static str,
+    pub at: DbTime,
+}
+
+impl AuditRow {
+    pub fn new(a: &AuditEntry) -> Self {
+        Self {
+            tenant_id: a.tenant_id.into(),
+            id: a.id.into(),
+            user_id: a.user_id.map(DbUuid::from),
+            key_id: a.key_id.into(),
+            request_id: a.request_id.as_str().to_owned(),
+            action: a.action.clone(),
+            outcome: a.outcome.as_str(),
+            at: a.at.into(),
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! `Store`: the one type the binary wires in. It implements every storage
+//! port by dispatching to the body expanded for its backend.
+
+use std::fmt;
+use std::future::Future;
+
+use anyhow::anyhow;
+use async_trait::async_trait;
+use beckon_ports::{
+    ApiKeyId, ApiKeyRecord, ApiKeyRepo, AuditEntry, AuditLog, ClaimedMessage, Health,
+    IdempotencyKey, IdempotencyRecord, IdempotencyStore, ListQuery, NewUser, OutboxId, OutboxRepo,
+    Rotation, SecretHash, StoreError, Tenant, TenantId, TenantRepo, User, UserId, UserRepo,
+    WriteOutcome,
+};
+use chrono::{DateTime, Utc};
+
+use crate::backend::{pg, sqlite};
+use crate::connection::{self, PgDb, SqliteDb, StoreOptions, Target};
+use crate::migrate;
+
+#[derive(Clone)]
+enum Backend {
+    Postgres(PgDb),
+    Sqlite(SqliteDb),
+}
+
+/// Beckon's storage on PostgreSQL or SQLite. Cheap to clone (it is a pool
+/// handle); every clone shares the same connections.
+#[derive(Clone)]
+pub struct Store {
+    backend: Backend,
+}
+
+impl fmt::Debug for Store {
+    // Never print the URL: it may carry a password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend_name())
+            .finish()
+    }
+}
+
+/// Calls the same operation on whichever backend the store runs on.
+macro_rules! dispatch {
+    ($self:expr, $module:ident :: $op:ident ( $($arg:expr),* )) => {
+        match &$self.backend {
+            Backend::Postgres(db) => pg::$module::$op(db, $($arg),*).await,
+            Backend::Sqlite(db) => sqlite::$module::$op(db, $($arg),*).await,
+        }
+    };
+}
+
+impl Store {
+    /// Opens a pool for `url` (`sqlite://PATH`, `sqlite::memory:`,
+    /// `postgres://…`, `postgresql://…`). Connections open lazily, so an
+    /// unreachable database shows up as `Unavailable` on first use (and in
+    /// [`Health::ping`]), not here; an unsupported URL is an error here.
+    pub async fn connect(url: &str, opts: &StoreOptions) -> Result<Store, StoreError> {
+        let backend = match Target::parse(url)? {
+            Target::Postgres(url) => Backend::Postgres(connection::postgres(&url, opts)?),
+            Target::SqliteFile(path) => Backend::Sqlite(connection::sqlite(&path, false, opts)?),
+            Target::SqliteMemory => Backend::Sqlite(connection::sqlite(":memory:", true, opts)?),
+        };
+        Ok(Store { backend })
+    }
+
+    /// Applies the embedded migrations that have not been applied yet;
+    /// running it again changes nothing.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Postgres(db) => migrate::postgres(db).await,
+            Backend::Sqlite(db) => migrate::sqlite(db).await,
+        }
+    }
+
+    /// `"postgres"` or `"sqlite"`, for logs.
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Postgres(_) => "postgres",
+            Backend::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// Runs a write on its own task. A caller that gives up (a client that
+    /// hangs up, a timeout) drops its future; the transaction then still
+    /// finishes or rolls back cleanly instead of being cut off halfway,
+    /// which diesel-async does not clean up, and for `sqlite::memory:` would
+    /// cost the pool its only connection and with it the database.
+    async fn detached<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(Store) -> Fut,
+        Fut: Future<Output = Result<T, StoreError>> + Send + 'static,
+    {
+        tokio::spawn(op(self.clone()))
+            .await
+            .map_err(|e| StoreError::Unexpected(anyhow!("store task failed: {e}")))?
+    }
+}
+
+#[async_trait]
+impl TenantRepo for Store {
+    async fn create(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let tenant = tenant.clone();
+        self.detached(|s| async move { dispatch!(s, admin::create_tenant(&tenant)) })
+            .await
+    }
+
+    async fn get(&self, id: TenantId) -> Result<Option<Tenant>, StoreError> {
+        dispatch!(self, admin::get_tenant(id))
+    }
+}
+
+#[async_trait]
+impl ApiKeyRepo for Store {
+    async fn create(&self, record: &ApiKeyRecord) -> Result<(), StoreError> {
+        let record = record.clone();
+        self.detached(|s| async move { dispatch!(s, admin::create_key(&record)) })
+            .await
+    }
+
+    async fn find(&self, id: ApiKeyId) -> Result<Option<ApiKeyRecord>, StoreError> {
+        dispatch!(self, admin::find_key(id))
+    }
+
+    async fn revoke(&self, id: ApiKeyId, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.detached(|s| async move { dispatch!(s, admin::revoke_key(id, at)) })
+            .await
+    }
+}
+
+#[async_trait]
+impl UserRepo for Store {
+    async fn get(&self, tenant: TenantId, id: UserId) -> Result<Option<User>, StoreError> {
+        dispatch!(self, users::get(tenant, id))
+    }
+
+    async fn list(&self, tenant: TenantId, query: &ListQuery) -> Result<Vec<User>, StoreError> {
+        dispatch!(self, users::list(tenant, query))
+    }
+
+    async fn find_by_token(&self, hash: &SecretHash) -> Result<Option<User>, StoreError> {
+        dispatch!(self, users::find_by_token(hash))
+    }
+
+    async fn sends_since(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        dispatch!(self, users::sends_since(tenant, user, since))
+    }
+
+    async fn insert_invited(&self, new: &NewUser) -> Result<(), StoreError> {
+        let new = new.clone();
+        self.detached(|s| async move { dispatch!(s, users::insert_invited(&new)) })
+            .await
+    }
+
+    async fn rotate_invite(&self, rotation: &Rotation) -> Result<WriteOutcome, StoreError> {
+        let rotation = rotation.clone();
+        self.detached(|s| async move { dispatch!(s, users::rotate_invite(&rotation)) })
+            .await
+    }
+
+    async fn activate(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        expected_version: i64,
+        at: DateTime<Utc>,
+    ) -> Result<WriteOutcome, StoreError> {
+        self.detached(|s| async move {
+            dispatch!(s, users::activate(tenant, user, expected_version, at))
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for Store {
+    async fn find(
+        &self,
+        tenant: TenantId,
+        key: &IdempotencyKey,
+        not_before: DateTime<Utc>,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        dispatch!(self, admin::find_idempotency(tenant, key, not_before))
+    }
+}
+
+#[async_trait]
+impl AuditLog for Store {
+    async fn record(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let entry = entry.clone();
+        self.detached(|s| async move { dispatch!(s, admin::record_audit(&entry)) })
+            .await
+    }
+}
+
+#[async_trait]
+impl OutboxRepo for Store {
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<ClaimedMessage>, StoreError> {
+        self.detached(|s| async move { dispatch!(s, outbox::claim_due(now, lease_until, limit)) })
+            .await
+    }
+
+    async fn mark_sent(&self, id: OutboxId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.detached(|s| async move { dispatch!(s, outbox::mark_sent(id, at)) })
+            .await
+    }
+
+    async fn schedule_retry(
+        &self,
+        id: OutboxId,
+        next_attempt_at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let error = error.to_owned();
+        self.detached(|s| async move {
+            dispatch!(s, outbox::schedule_retry(id, next_attempt_at, &error))
+        })
+        .await
+    }
+
+    async fn mark_failed(
+        &self,
+        id: OutboxId,
+        at: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let reason = reason.to_owned();
+        self.detached(|s| async move { dispatch!(s, outbox::mark_failed(id, at, &reason)) })
+            .await
+    }
+}
+
+#[async_trait]
+impl Health for Store {
+    async fn ping(&self) -> Result<(), StoreError> {
+        dispatch!(self, admin::ping())
+    }
+}

@@ -1,0 +1,124 @@
+//! URLs, `sqlite::memory:`, and an unreachable database.
+
+use std::time::{Duration, Instant};
+
+use beckon_ports::{Health, StoreError, TenantRepo, UserRepo};
+use beckon_store_diesel::{Store, StoreOptions};
+
+use crate::support::{new_user, t0, tenant};
+
+fn quick() -> StoreOptions {
+    StoreOptions {
+        max_connections: 2,
+        acquire_timeout: Duration::from_secs(2),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_memory_is_one_database_across_calls() {
+    let store = Store::connect("sqlite::memory:", &StoreOptions::default())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    let t = tenant(&store, "Acme").await;
+    let (new, token) = new_user(&t, "ada@example.com", t0());
+    store.insert_invited(&new).await.unwrap();
+    // Concurrent readers all see the same (single-connection) database.
+    let reads: Vec<_> = (0..4)
+        .map(|_| {
+            let s = store.clone();
+            let id = t.id;
+            tokio::spawn(async move { TenantRepo::get(&s, id).await.unwrap() })
+        })
+        .collect();
+    for r in reads {
+        assert_eq!(r.await.unwrap(), Some(t.clone()));
+    }
+    assert!(store.find_by_token(&token.hash()).await.unwrap().is_some());
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn migrations_also_run_on_a_current_thread_runtime() {
+    let store = Store::connect("sqlite::memory:", &StoreOptions::default())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    Health::ping(&store).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_unsupported_url_is_refused_with_a_clear_error() {
+    for url in ["mysql://localhost/beckon", "beckon.db", "sqlite://"] {
+        let err = Store::connect(url, &StoreOptions::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Unexpected(_)), "{url}: {err:?}");
+        assert!(!err.to_string().is_empty());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unopenable_sqlite_file_is_unavailable() {
+    let store = Store::connect("sqlite:///nonexistent-beckon-dir/x/beckon.db", &quick())
+        .await
+        .unwrap();
+    let err = Health::ping(&store).await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_postgres_is_unavailable_promptly() {
+    let store = Store::connect("postgres://postgres@127.0.0.1:1/beckon", &quick())
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let err = Health::ping(&store).await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        started.elapsed()
+    );
+    let err = store.migrate().await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    let tenant = beckon_ports::TenantId::from_uuid(uuid::Uuid::now_v7());
+    let err = TenantRepo::get(&store, tenant).await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blackholed_postgres_is_unavailable_within_the_acquire_timeout() {
+    // 192.0.2.0/24 is TEST-NET-1: packets go nowhere, so only our timeout ends the wait.
+    let opts = StoreOptions {
+        max_connections: 1,
+        acquire_timeout: Duration::from_millis(300),
+    };
+    let store = Store::connect("postgres://postgres@192.0.2.1:5432/beckon", &opts)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let err = Health::ping(&store).await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_file_is_switched_to_write_ahead_logging() {
+    #[derive(diesel::QueryableByName)]
+    struct Mode {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        journal_mode: String,
+    }
+    let (_store, db) = crate::support::TestDb::sqlite().await;
+    let mut c = db.connect_sqlite().await;
+    let mode: Mode =
+        diesel_async::RunQueryDsl::get_result(diesel::sql_query("PRAGMA journal_mode"), &mut c)
+            .await
+            .unwrap();
+    assert_eq!(mode.journal_mode, "wal");
+}

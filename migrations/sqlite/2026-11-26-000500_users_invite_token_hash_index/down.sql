@@ -1,0 +1,1 @@
+DROP INDEX users_invite_token_hash_key;

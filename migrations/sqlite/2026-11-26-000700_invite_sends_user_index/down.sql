@@ -1,0 +1,1 @@
+DROP INDEX invite_sends_user_sent_at_idx;
