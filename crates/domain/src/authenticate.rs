@@ -1,9 +1,21 @@
 //! Authentication: a bearer API key becomes a principal; a principal may act
 //! only in its own tenant.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
-use beckon_ports::{ApiKeyRepo, PresentedApiKey, Principal, TenantId};
+use beckon_ports::{
+    ApiKeyId, ApiKeyRecord, ApiKeyRepo, Clock, PresentedApiKey, Principal, TenantId,
+};
+use chrono::{DateTime, TimeDelta, Utc};
+
+/// How long a looked-up key is trusted without asking the store again: a
+/// revocation takes effect everywhere within this time.
+pub const KEY_CACHE_TTL: TimeDelta = TimeDelta::seconds(5);
+
+/// Keys remembered at most; past it the cache starts over (cheap, and an
+/// attacker presenting many valid keys is not a case to optimize).
+const KEY_CACHE_MAX: usize = 10_000;
 
 /// Why a credential was refused.
 #[derive(Debug, thiserror::Error)]
@@ -21,15 +33,42 @@ pub enum AuthError {
 
 crate::error::from_store_error!(AuthError);
 
-/// Verifies API keys.
+/// Verifies API keys. Records found in the store are remembered for
+/// [`KEY_CACHE_TTL`] (keeping a store round trip off every request); the
+/// secret is still verified against the remembered hash on every request.
 pub struct Authenticate {
     keys: Arc<dyn ApiKeyRepo>,
+    clock: Arc<dyn Clock>,
+    cache: Mutex<HashMap<ApiKeyId, (ApiKeyRecord, DateTime<Utc>)>>,
 }
 
 impl Authenticate {
     /// Builds the use case.
-    pub fn new(keys: Arc<dyn ApiKeyRepo>) -> Self {
-        Self { keys }
+    pub fn new(keys: Arc<dyn ApiKeyRepo>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            keys,
+            clock,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The key record, from the cache while fresh, else from the store.
+    async fn record(&self, id: ApiKeyId) -> Result<Option<ApiKeyRecord>, AuthError> {
+        let now = self.clock.now();
+        if let Ok(cache) = self.cache.lock()
+            && let Some((record, at)) = cache.get(&id)
+            && now - *at < KEY_CACHE_TTL
+        {
+            return Ok(Some(record.clone()));
+        }
+        let found = self.keys.find(id).await?;
+        if let (Some(record), Ok(mut cache)) = (&found, self.cache.lock()) {
+            if cache.len() >= KEY_CACHE_MAX {
+                cache.clear();
+            }
+            cache.insert(id, (record.clone(), now));
+        }
+        Ok(found)
     }
 
     /// Turns the text after `Bearer ` into a principal. Unknown ids, revoked
@@ -37,11 +76,10 @@ impl Authenticate {
     /// the secret is compared in constant time.
     pub async fn execute(&self, bearer: &str) -> Result<Principal, AuthError> {
         let presented = PresentedApiKey::parse(bearer).ok_or(AuthError::Unauthenticated)?;
-        let record = match self.keys.find(presented.id()).await {
-            Ok(Some(record)) => record,
-            Ok(None) => return Err(AuthError::Unauthenticated),
-            Err(e) => return Err(e.into()),
-        };
+        let record = self
+            .record(presented.id())
+            .await?
+            .ok_or(AuthError::Unauthenticated)?;
         // Verify before looking at revocation so both refusals cost the same.
         let matches = presented.matches(&record.secret_hash);
         if !matches || record.revoked_at.is_some() {
@@ -86,7 +124,7 @@ mod tests {
     #[tokio::test]
     async fn a_valid_key_authenticates_as_its_tenant_and_role() {
         let (record, secret) = api_key(tenant_a(), "admin");
-        let auth = Authenticate::new(repo_with(record.clone()));
+        let auth = Authenticate::new(repo_with(record.clone()), fixed_clock(0));
         let p = auth.execute(&secret).await.unwrap();
         assert_eq!(p.tenant_id, tenant_a());
         assert_eq!(p.role.as_str(), "admin");
@@ -96,7 +134,7 @@ mod tests {
     #[tokio::test]
     async fn malformed_unknown_revoked_and_wrong_secret_keys_are_unauthenticated() {
         let (mut record, secret) = api_key(tenant_a(), "admin");
-        let auth = Authenticate::new(repo_with(record.clone()));
+        let auth = Authenticate::new(repo_with(record.clone()), fixed_clock(0));
         let other = NewApiKey::new(record.id, [9; 32]).secret;
         let unknown = NewApiKey::new(
             beckon_ports::ApiKeyId::from_uuid(uuid::Uuid::now_v7()),
@@ -110,7 +148,7 @@ mod tests {
             );
         }
         record.revoked_at = Some(at(0));
-        let auth = Authenticate::new(repo_with(record));
+        let auth = Authenticate::new(repo_with(record), fixed_clock(0));
         assert!(matches!(
             auth.execute(&secret).await,
             Err(AuthError::Unauthenticated)
@@ -122,10 +160,60 @@ mod tests {
         let (_, secret) = api_key(tenant_a(), "admin");
         let mut keys = MockApiKeyRepo::new();
         keys.expect_find().returning(|_| Err(unavailable()));
-        let auth = Authenticate::new(Arc::new(keys));
+        let auth = Authenticate::new(Arc::new(keys), fixed_clock(0));
         assert!(matches!(
             auth.execute(&secret).await,
             Err(AuthError::Unavailable(_))
+        ));
+    }
+
+    /// A clock the test moves.
+    struct StepClock(Mutex<i64>);
+
+    impl Clock for StepClock {
+        fn now(&self) -> DateTime<Utc> {
+            at(*self.0.lock().unwrap())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_key_is_looked_up_once_per_ttl_and_a_revocation_holds_after_it() {
+        let (record, secret) = api_key(tenant_a(), "admin");
+        let mut revoked = record.clone();
+        revoked.revoked_at = Some(at(1));
+        let mut keys = MockApiKeyRepo::new();
+        let mut seq = mockall::Sequence::new();
+        keys.expect_find()
+            .times(1)
+            .in_sequence(&mut seq)
+            .return_once(move |_| Ok(Some(record)));
+        keys.expect_find()
+            .times(1)
+            .in_sequence(&mut seq)
+            .return_once(move |_| Ok(Some(revoked)));
+        let clock = Arc::new(StepClock(Mutex::new(0)));
+        let auth = Authenticate::new(Arc::new(keys), clock.clone());
+        // Two requests inside the TTL: one lookup.
+        assert!(auth.execute(&secret).await.is_ok());
+        *clock.0.lock().unwrap() = 4;
+        assert!(auth.execute(&secret).await.is_ok());
+        // After the TTL the store is asked again and the revocation holds.
+        *clock.0.lock().unwrap() = 5;
+        assert!(matches!(
+            auth.execute(&secret).await,
+            Err(AuthError::Unauthenticated)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_cached_key_still_refuses_a_wrong_secret() {
+        let (record, secret) = api_key(tenant_a(), "admin");
+        let wrong = NewApiKey::new(record.id, [9; 32]).secret;
+        let auth = Authenticate::new(repo_with(record), fixed_clock(0));
+        assert!(auth.execute(&secret).await.is_ok());
+        assert!(matches!(
+            auth.execute(&wrong).await,
+            Err(AuthError::Unauthenticated)
         ));
     }
 

@@ -94,7 +94,10 @@ impl Beckon {
     /// Builds every use case.
     pub fn new(ports: &Ports, invite: InvitePolicy, delivery: DeliveryPolicy) -> Self {
         Self {
-            authenticate: Arc::new(Authenticate::new(ports.api_keys.clone())),
+            authenticate: Arc::new(Authenticate::new(
+                ports.api_keys.clone(),
+                ports.clock.clone(),
+            )),
             invite_user: Arc::new(InviteUser::new(ports, invite.clone())),
             resend_invite: Arc::new(ResendInvite::new(ports, invite)),
             accept_invite: Arc::new(AcceptInvite::new(ports.users.clone(), ports.clock.clone())),
