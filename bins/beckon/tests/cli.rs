@@ -1,0 +1,374 @@
+//! The command line (CONTRACT §2, §3), through the real binary: admin
+//! subcommands print one JSON object; bad input prints one line on stderr,
+//! nothing on stdout, exits non-zero and changes nothing; `serve` refuses a
+//! bad policy set and stops gracefully on SIGTERM.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+/// A scratch folder with its own database and mail folder.
+struct Env {
+    dir: TempDir,
+}
+
+impl Env {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("beckon.db")
+    }
+
+    /// `beckon ARGS` with no inherited `BECKON_*` and this folder's database.
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_beckon"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("BECKON_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.current_dir(self.dir.path())
+            .env(
+                "BECKON_DATABASE_URL",
+                format!("sqlite://{}", self.db().display()),
+            )
+            .env(
+                "BECKON_MAILER",
+                format!("file://{}", self.dir.path().join("mail").display()),
+            )
+            .args(args);
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    /// Runs, asserts success and one JSON object on stdout.
+    fn ok(&self, args: &[&str]) -> Value {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(stdout.trim_end().lines().count(), 1, "one line: {stdout}");
+        let v: Value = serde_json::from_str(&stdout).expect("JSON on stdout");
+        assert!(v.is_object(), "{v}");
+        v
+    }
+
+    fn tenant(&self, name: &str) -> String {
+        self.ok(&["tenant", "create", "--name", name])["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+/// Asserts failure, nothing on stdout and one line on stderr; returns it.
+fn fails(out: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "expected failure; stderr: {stderr}");
+    assert!(
+        out.stdout.is_empty(),
+        "stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "one line on stderr: {stderr:?}"
+    );
+    stderr
+}
+
+fn is_uuid(v: &Value) -> bool {
+    v.as_str()
+        .and_then(|s| uuid::Uuid::parse_str(s).ok())
+        .is_some()
+}
+
+#[test]
+fn migrate_prints_json() {
+    let env = Env::new();
+    let out = env.ok(&["migrate"]);
+    assert_eq!(out["migrated"], true);
+    assert!(env.db().exists());
+    env.ok(&["migrate"]); // twice is fine
+}
+
+#[test]
+fn tenant_create_prints_its_id_and_name() {
+    let env = Env::new();
+    let out = env.ok(&["tenant", "create", "--name", "Acme <b>&co"]);
+    assert!(is_uuid(&out["id"]), "{out}");
+    assert_eq!(out["name"], "Acme <b>&co");
+    assert_eq!(out.as_object().unwrap().len(), 2, "{out}");
+}
+
+#[test]
+fn api_key_create_and_revoke_print_what_the_contract_says() {
+    let env = Env::new();
+    let tenant = env.tenant("Acme");
+    let key = env.ok(&[
+        "api-key", "create", "--tenant", &tenant, "--role", "admin", "--name", "ci",
+    ]);
+    assert!(is_uuid(&key["id"]), "{key}");
+    assert_eq!(key["tenant_id"], tenant.as_str());
+    assert_eq!(key["role"], "admin");
+    assert!(key["key"].as_str().is_some_and(|k| k.len() >= 32), "{key}");
+    let upper = env.ok(&[
+        "api-key",
+        "create",
+        "--tenant",
+        &tenant.to_uppercase(),
+        "--role",
+        "support-tier_2",
+    ]);
+    assert_eq!(
+        upper["tenant_id"],
+        tenant.as_str(),
+        "returned in lower case"
+    );
+    assert_ne!(upper["key"], key["key"]);
+
+    let id = key["id"].as_str().unwrap();
+    let revoked = env.ok(&["api-key", "revoke", "--id", id]);
+    assert_eq!(revoked, json!({ "id": id, "revoked": true }));
+}
+
+#[test]
+fn bad_input_fails_with_one_line_and_creates_nothing() {
+    let env = Env::new();
+    let missing = uuid::Uuid::new_v4().to_string();
+    let long = "x".repeat(201);
+    let refused_before_the_database: &[&[&str]] = &[
+        &["tenant", "create"],
+        &["tenant", "create", "--name", ""],
+        &["tenant", "create", "--name", "   "],
+        &["tenant", "create", "--name", "Acme\r\nBcc: x"],
+        &["tenant", "create", "--name", &long],
+        &[
+            "api-key",
+            "create",
+            "--tenant",
+            "not-a-uuid",
+            "--role",
+            "admin",
+        ],
+        &[
+            "api-key", "create", "--tenant", &missing, "--role", "bad role",
+        ],
+        &["api-key", "create", "--tenant", &missing],
+        &[
+            "api-key", "create", "--tenant", &missing, "--role", "admin", "--name", &long,
+        ],
+        &["api-key", "revoke", "--id", "not-a-uuid"],
+        &["tenant", "delete", "--name", "x"],
+    ];
+    for args in refused_before_the_database {
+        fails(&env.run(args));
+        // Not even the database file was created.
+        assert!(!env.db().exists(), "{args:?} touched the database");
+    }
+    let out = env.run(&["api-key", "create", "--tenant", &missing, "--role", "admin"]);
+    let line = fails(&out);
+    assert!(line.contains("tenant") || line.contains(&missing), "{line}");
+    fails(&env.run(&["api-key", "revoke", "--id", &missing]));
+}
+
+#[test]
+fn policy_check_prints_json_for_the_built_in_policies() {
+    let env = Env::new();
+    let out = env.ok(&["policy", "check"]);
+    assert_eq!(out["valid"], true, "{out}");
+}
+
+/// A copy of the built-in policies in `dir`, plus `extra` as another file.
+fn policy_dir(dir: &Path, extra: &str) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+    let dst = dir.join("policies");
+    std::fs::create_dir_all(&dst).unwrap();
+    for entry in std::fs::read_dir(src).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dst.join(entry.file_name())).unwrap();
+    }
+    std::fs::write(dst.join("extra.cedar"), extra).unwrap();
+    dst
+}
+
+const INVALID_POLICY: &str = "@id(\"broken\")\npermit (principal, action, resource)\n\
+    when { principal.no_such_attribute == \"x\" };\n";
+
+#[test]
+fn policy_check_fails_with_the_validators_message_for_an_invalid_policy() {
+    let env = Env::new();
+    let dir = policy_dir(env.dir.path(), INVALID_POLICY);
+    let out = env
+        .cmd(&["policy", "check"])
+        .env("BECKON_POLICY_DIR", &dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no_such_attribute"), "{stderr}");
+
+    let dir = policy_dir(&env.dir.path().join("syntax"), "permit (principal, action,");
+    let out = env
+        .cmd(&["policy", "check"])
+        .env("BECKON_POLICY_DIR", &dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(!out.stderr.is_empty());
+    // A valid custom folder passes.
+    let dir = policy_dir(&env.dir.path().join("fine"), "");
+    let out = env
+        .cmd(&["policy", "check"])
+        .env("BECKON_POLICY_DIR", &dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_bad_configuration_value_stops_the_process_naming_the_variable() {
+    let env = Env::new();
+    for (var, value) in [
+        ("BECKON_INVITE_TTL", "7x"),
+        ("BECKON_RESEND_COOLDOWN", "soon"),
+        ("BECKON_RESEND_DAILY_LIMIT", "-1"),
+        ("BECKON_LISTEN", "localhost"),
+    ] {
+        for args in [
+            &["migrate"][..],
+            &["tenant", "create", "--name", "Acme"][..],
+        ] {
+            let out = env.cmd(args).env(var, value).output().unwrap();
+            let line = fails(&out);
+            assert!(line.contains(var), "{var}: {line}");
+        }
+    }
+    assert!(!env.db().exists());
+}
+
+/// Waits for a child to exit, up to `timeout`.
+fn wait_for_exit(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+/// Kills a child this test started, if it is still running.
+fn reap(child: &mut Child) {
+    if child.try_wait().unwrap().is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+#[test]
+fn serve_refuses_to_start_with_an_invalid_policy_set() {
+    let env = Env::new();
+    let dir = policy_dir(env.dir.path(), INVALID_POLICY);
+    let mut child = env
+        .cmd(&["serve"])
+        .env("BECKON_POLICY_DIR", &dir)
+        .env("BECKON_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_for_exit(&mut child, Duration::from_secs(30));
+    reap(&mut child);
+    let status = status.expect("serve exits on its own");
+    assert!(!status.success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("no_such_attribute"), "{stderr}");
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_answers_with_keys_made_by_the_cli_and_stops_gracefully_on_sigterm() {
+    let env = Env::new();
+    let tenant = env.tenant("Acme");
+    let key = env.ok(&["api-key", "create", "--tenant", &tenant, "--role", "admin"]);
+    let key = key["key"].as_str().unwrap().to_owned();
+    let port = free_port();
+    let mut child = env
+        .cmd(&["serve"])
+        .env("BECKON_LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+
+    let start = Instant::now();
+    let up = loop {
+        let ok = client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200);
+        if ok || start.elapsed() > Duration::from_secs(60) {
+            break ok;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    if !up {
+        reap(&mut child);
+        panic!("serve did not come up");
+    }
+    let resp = client
+        .post(format!("{base}/v1/users"))
+        .bearer_auth(&key)
+        .header("X-Tenant-ID", &tenant)
+        .json(&json!({ "email": "ada@example.com" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = wait_for_exit(&mut child, Duration::from_secs(10));
+    reap(&mut child);
+    assert!(
+        status.expect("serve stops within 10 s").success(),
+        "{status:?}"
+    );
+}
