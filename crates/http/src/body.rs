@@ -44,10 +44,24 @@ pub async fn json<T: DeserializeOwned>(
             ));
         }
     };
-    serde_json::from_slice(&bytes).map_err(|e| {
-        // serde's message names the field or position, never echoes values
-        // beyond a short token; keep it as a hint.
-        ApiError::invalid("body", "The request body is not valid JSON for this route.")
+    // Through a Value first: serde's derived structs also accept a JSON
+    // array of the fields in order, which no client should rely on.
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::invalid("body", "The request body is not valid JSON.")
             .detail("reason", e.to_string())
+    })?;
+    if !value.is_object() {
+        return Err(ApiError::invalid(
+            "body",
+            "The request body must be a JSON object.",
+        ));
+    }
+    serde_json::from_value(value).map_err(|e| {
+        // serde names the field at fault; the value is the caller's own.
+        ApiError::invalid(
+            "body",
+            "The request body does not have the fields this route takes.",
+        )
+        .detail("reason", e.to_string())
     })
 }

@@ -23,6 +23,8 @@ use crate::routes;
         routes::read_user::handle,
         routes::resend_invite::handle,
         routes::accept_invite::handle,
+        routes::invite_page::show,
+        routes::invite_page::accept,
         routes::ops::healthz,
         routes::ops::readyz,
         routes::ops::openapi,

@@ -15,7 +15,20 @@ struct TokenParam {
     token: Option<String>,
 }
 
-/// Shows who invites and offers the button.
+/// The page behind the email link: names the tenant and offers an "Accept
+/// invitation" button. Opening it changes nothing.
+#[utoipa::path(
+    get,
+    path = "/invite",
+    tag = "invites",
+    params(("token" = String, Query, description = "The token from the invite email.")),
+    responses(
+        (status = 200, description = "The invitation, with an Accept button.", content_type = "text/html"),
+        (status = 400, description = "The link is not valid (unknown, replaced or used token).", content_type = "text/html"),
+        (status = 410, description = "The invitation has expired.", content_type = "text/html"),
+        (status = 503, description = "The database cannot be reached.", content_type = "text/html"),
+    )
+)]
 pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let token = serde_urlencoded::from_str::<TokenParam>(req.query_string())
         .ok()
@@ -42,7 +55,19 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
     }
 }
 
-/// Accepts the invite from the form.
+/// The page's form: accepts the invite and says what happened, in HTML.
+#[utoipa::path(
+    post,
+    path = "/invite",
+    tag = "invites",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "token=<the token>"),
+    responses(
+        (status = 200, description = "Accepted.", content_type = "text/html"),
+        (status = 400, description = "The token is not valid.", content_type = "text/html"),
+        (status = 410, description = "The invitation has expired.", content_type = "text/html"),
+        (status = 503, description = "The database cannot be reached.", content_type = "text/html"),
+    )
+)]
 pub async fn accept(payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
     let token = match payload.to_bytes_limited(state.body_limit).await {
         Ok(Ok(bytes)) => serde_urlencoded::from_bytes::<TokenParam>(&bytes)

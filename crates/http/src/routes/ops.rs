@@ -25,7 +25,9 @@ pub async fn healthz() -> HttpResponse {
 )]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     match state.beckon.health.ping().await {
-        Ok(()) => Ok(HttpResponse::Ok().json(StatusBody { status: "ok".to_owned() })),
+        Ok(()) => Ok(HttpResponse::Ok().json(StatusBody {
+            status: "ok".to_owned(),
+        })),
         Err(e) => Err(ApiError::unavailable(&anyhow::Error::new(e))),
     }
 }
