@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use crate::ladder;
+use crate::{ladder, smtp_venv};
 
 /// The database the test suite runs its PostgreSQL tests against, unless
 /// `BECKON_TEST_DATABASE_URL` says otherwise (as in `.ci/run`).
@@ -44,6 +44,8 @@ enum Step {
     },
     /// `cargo xtask ladder`, run in this process.
     Ladder,
+    /// `cargo xtask smtp-venv`, run in this process.
+    SmtpVenv,
 }
 
 impl Step {
@@ -69,6 +71,7 @@ impl Step {
                 words.join(" ")
             }
             Self::Ladder => "cargo xtask ladder".to_owned(),
+            Self::SmtpVenv => "cargo xtask smtp-venv".to_owned(),
         }
     }
 }
@@ -93,6 +96,7 @@ fn steps(root: &Path, env: &Env) -> Vec<Step> {
             ],
         ),
         Step::Ladder,
+        Step::SmtpVenv,
         Step::run(cargo, &["test", "--workspace"]),
         Step::run(cargo, &["build", "--release", "-p", "beckon"]),
         Step::run("python3", &["../shared/contract-smoke.py"])
@@ -124,7 +128,8 @@ pub fn run(root: &Path) -> ExitCode {
     ExitCode::from(run_steps(root, &steps(root, &env), &env.database_url))
 }
 
-/// Runs `steps` in `root` in order, with `BECKON_TEST_DATABASE_URL` set: 0
+/// Runs `steps` in `root` in order, with `BECKON_TEST_DATABASE_URL` set and
+/// `BECKON_TEST_SMTP_PYTHON` naming the venv `cargo xtask smtp-venv` makes: 0
 /// when all pass, else the exit code of the first that fails (1 when it has
 /// none, or one above 255).
 fn run_steps(root: &Path, steps: &[Step], database_url: &str) -> u8 {
@@ -132,18 +137,14 @@ fn run_steps(root: &Path, steps: &[Step], database_url: &str) -> u8 {
     for (n, step) in steps.iter().enumerate() {
         println!("==> [{}/{total}] {}", n + 1, step.display());
         let code = match step {
-            Step::Ladder => match ladder::run(root) {
-                Ok(()) => 0,
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    1
-                }
-            },
+            Step::Ladder => exit_code(ladder::run(root)),
+            Step::SmtpVenv => exit_code(smtp_venv::run(root)),
             Step::Run { program, args } => {
                 let status = Command::new(program)
                     .args(args)
                     .current_dir(root)
                     .env("BECKON_TEST_DATABASE_URL", database_url)
+                    .env("BECKON_TEST_SMTP_PYTHON", smtp_venv::python(root))
                     .status();
                 match status {
                     Ok(s) if s.success() => 0,
@@ -170,6 +171,17 @@ fn run_steps(root: &Path, steps: &[Step], database_url: &str) -> u8 {
     }
     println!("ci: all {total} steps passed");
     0
+}
+
+/// The exit code of a step run in this process.
+fn exit_code(result: anyhow::Result<()>) -> u8 {
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    }
 }
 
 #[cfg(test)]

@@ -39,6 +39,13 @@ fn the_steps_run_the_commands_of_ci_run_in_its_order() {
     assert!(shown[0].starts_with("pg_isready ") && script.contains("pg_isready -d"));
     assert!(shown[1].starts_with("psql ") && script.contains("psql \"$BECKON_TEST_DATABASE_URL\""));
     assert!(script.contains(DEFAULT_TEST_DATABASE_URL));
+    let venv = shown.iter().position(|s| s == "cargo xtask smtp-venv");
+    let test = shown.iter().position(|s| s == "cargo test --workspace");
+    assert!(
+        venv.is_some() && venv < test,
+        "the SMTP venv is made before the tests"
+    );
+    assert!(script.contains("export BECKON_TEST_SMTP_PYTHON=\"$PWD/.venv-smtp/bin/python\""));
 }
 
 #[test]
@@ -65,6 +72,7 @@ fn a_failing_step_stops_the_run_with_its_exit_code() {
     let url = "postgres://example/db";
     let steps = [
         shell("test \"$BECKON_TEST_DATABASE_URL\" = postgres://example/db"),
+        shell("test \"$BECKON_TEST_SMTP_PYTHON\" = \"$PWD/.venv-smtp/bin/python\""),
         shell("exit 3"),
         shell("touch ran"),
     ];
