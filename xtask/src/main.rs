@@ -1,8 +1,10 @@
 //! Beckon's project tasks, run as `cargo xtask <task>` (alias in
 //! `.cargo/config.toml`).
 
+mod bench;
 mod ci;
 mod ladder;
+mod smtp_venv;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,16 +13,25 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  ladder   check the dependency ladder (manifests, and framework names in
-           the source of beckon-ports and beckon-domain)
-  ci       run what .ci/run runs, in order: PostgreSQL check, fmt, clippy,
-           ladder, tests, release build, contract smoke";
+  bench      resends per second against a release build, with wrk as the
+             load generator (options: --postgres, --users N,
+             --connections N, --duration 10s)
+  ladder     check the dependency ladder (manifests, and framework names in
+             the source of beckon-ports and beckon-domain)
+  smtp-venv  create .venv-smtp/ with the pinned aiosmtpd the SMTP tests run
+             their test server with (quick when already there); point
+             BECKON_TEST_SMTP_PYTHON at .venv-smtp/bin/python to run them
+  ci         run what .ci/run runs, in order: PostgreSQL check, fmt, clippy,
+             ladder, SMTP test server venv, tests (with BECKON_TEST_SMTP_PYTHON
+             set), release build, contract smoke";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = workspace_root();
     match args.first().map(String::as_str) {
+        Some("bench") => report(bench::run(&root, &args[1..])),
         Some("ladder") if args.len() == 1 => report(ladder::run(&root)),
+        Some("smtp-venv") if args.len() == 1 => report(smtp_venv::run(&root)),
         Some("ci") if args.len() == 1 => ci::run(&root),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
