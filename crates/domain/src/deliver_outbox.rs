@@ -5,8 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use beckon_ports::{ClaimedMessage, Clock, MailError, Mailer, OutboxRepo, Random};
+use beckon_ports::{ClaimedMessage, Clock, MailError, Mailer, OutboxRepo, Random, StoreError};
 use chrono::{DateTime, Utc};
+use futures_util::{StreamExt, stream};
 
 use crate::Ports;
 use crate::error::delta;
@@ -46,9 +47,13 @@ impl DeliverOutbox {
         }
     }
 
-    /// Claims one batch of due messages and handles each. A caller loops:
-    /// at once again when the batch was full, after a pause otherwise.
-    pub async fn run_once(&self) -> Result<DeliveryReport, beckon_ports::StoreError> {
+    /// Claims one batch of due messages and handles them, up to
+    /// `concurrency` at a time. A caller loops: at once again when the batch
+    /// was full, after a pause otherwise. A store failure while settling one
+    /// message does not stop the others; the first such failure is returned
+    /// after the batch (the unsettled message's lease expires and it is
+    /// claimed again).
+    pub async fn run_once(&self) -> Result<DeliveryReport, StoreError> {
         let now = self.clock.now();
         let lease_until = now + delta(self.policy.lease);
         let batch = self
@@ -59,38 +64,56 @@ impl DeliverOutbox {
             claimed: batch.len(),
             ..DeliveryReport::default()
         };
-        for message in batch {
-            let result = self.mailer.send(message.id, &message.email).await;
-            let now = self.clock.now();
+        let mut settled = stream::iter(batch)
+            .map(|message| self.deliver(message))
+            .buffer_unordered(self.policy.concurrency.max(1));
+        let mut first_error = None;
+        while let Some(result) = settled.next().await {
             match result {
-                Ok(()) => {
-                    self.outbox.mark_sent(message.id, now).await?;
-                    tracing::info!(outbox_id = %message.id, attempt = message.attempt, "invite email delivered");
-                    report.sent += 1;
-                }
-                Err(MailError::Permanent(reason)) => {
-                    self.outbox.mark_failed(message.id, now, &reason).await?;
-                    tracing::warn!(outbox_id = %message.id, %reason, "invite email rejected permanently");
-                    report.failed += 1;
-                }
-                Err(MailError::Transient(reason)) => {
-                    if self.exhausted(&message, now) {
-                        let why = format!("gave up after {} attempts: {reason}", message.attempt);
-                        self.outbox.mark_failed(message.id, now, &why).await?;
-                        tracing::warn!(outbox_id = %message.id, %reason, "invite email given up");
-                        report.failed += 1;
-                    } else {
-                        let next = now + delta(self.backoff(message.attempt));
-                        self.outbox
-                            .schedule_retry(message.id, next, &reason)
-                            .await?;
-                        tracing::info!(outbox_id = %message.id, %reason, "invite email will be retried");
-                        report.retried += 1;
-                    }
+                Ok(Settled::Sent) => report.sent += 1,
+                Ok(Settled::Retried) => report.retried += 1,
+                Ok(Settled::Failed) => report.failed += 1,
+                Err(e) => {
+                    first_error.get_or_insert(e);
                 }
             }
         }
-        Ok(report)
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(report),
+        }
+    }
+
+    /// Sends one message and settles it.
+    async fn deliver(&self, message: ClaimedMessage) -> Result<Settled, StoreError> {
+        let result = self.mailer.send(message.id, &message.email).await;
+        let now = self.clock.now();
+        match result {
+            Ok(()) => {
+                self.outbox.mark_sent(message.id, now).await?;
+                tracing::info!(outbox_id = %message.id, attempt = message.attempt, "invite email delivered");
+                Ok(Settled::Sent)
+            }
+            Err(MailError::Permanent(reason)) => {
+                self.outbox.mark_failed(message.id, now, &reason).await?;
+                tracing::warn!(outbox_id = %message.id, %reason, "invite email rejected permanently");
+                Ok(Settled::Failed)
+            }
+            Err(MailError::Transient(reason)) if self.exhausted(&message, now) => {
+                let why = format!("gave up after {} attempts: {reason}", message.attempt);
+                self.outbox.mark_failed(message.id, now, &why).await?;
+                tracing::warn!(outbox_id = %message.id, %reason, "invite email given up");
+                Ok(Settled::Failed)
+            }
+            Err(MailError::Transient(reason)) => {
+                let next = now + delta(self.backoff(message.attempt));
+                self.outbox
+                    .schedule_retry(message.id, next, &reason)
+                    .await?;
+                tracing::info!(outbox_id = %message.id, %reason, "invite email will be retried");
+                Ok(Settled::Retried)
+            }
+        }
     }
 
     fn exhausted(&self, message: &ClaimedMessage, now: DateTime<Utc>) -> bool {
@@ -113,6 +136,13 @@ impl DeliverOutbox {
             .below(u64::try_from(half.as_millis()).unwrap_or(u64::MAX));
         half + Duration::from_millis(jitter_ms)
     }
+}
+
+/// How one message ended this attempt.
+enum Settled {
+    Sent,
+    Retried,
+    Failed,
 }
 
 #[cfg(test)]

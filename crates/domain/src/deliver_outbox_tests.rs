@@ -2,7 +2,9 @@
 
 use super::*;
 use crate::test_support::*;
-use beckon_ports::{ClaimedMessage, InviteEmail, OutboxId};
+use beckon_ports::{ClaimedMessage, InviteEmail, Mailer, OutboxId};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn message(n: u128, attempt: u32) -> ClaimedMessage {
     let user = invited_user(tenant_a(), 1, 0);
@@ -30,6 +32,7 @@ fn policy() -> DeliveryPolicy {
         max_backoff: Duration::from_secs(25),
         lease: Duration::from_secs(60),
         batch: 10,
+        concurrency: 4,
     }
 }
 
@@ -208,4 +211,68 @@ async fn an_outage_while_claiming_is_reported() {
         result,
         Err(beckon_ports::StoreError::Unavailable(_))
     ));
+}
+
+#[tokio::test]
+async fn a_failure_to_settle_one_message_does_not_keep_the_others_unsettled() {
+    let mut b = PortsBuilder::new();
+    b.clock = fixed_clock(100);
+    claiming(&mut b, vec![message(1, 1), message(2, 1), message(3, 1)]);
+    b.mailer.expect_send().times(3).returning(|_, _| Ok(()));
+    b.outbox.expect_mark_sent().times(3).returning(|id, _| {
+        if id.as_uuid().as_u128() == 2 {
+            Err(unavailable())
+        } else {
+            Ok(())
+        }
+    });
+    let result = DeliverOutbox::new(&b.build(), policy()).run_once().await;
+    assert!(matches!(
+        result,
+        Err(beckon_ports::StoreError::Unavailable(_))
+    ));
+}
+
+/// A mailer that takes a while and records how many sends overlap.
+struct Slow {
+    in_flight: Arc<AtomicUsize>,
+    peak: Arc<AtomicUsize>,
+}
+
+#[async_trait::async_trait]
+impl Mailer for Slow {
+    async fn send(&self, _: OutboxId, _: &InviteEmail) -> Result<(), MailError> {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_batch_is_sent_concurrently_up_to_the_limit() {
+    let peak = Arc::new(AtomicUsize::new(0));
+    let mut b = PortsBuilder::new();
+    b.clock = fixed_clock(100);
+    claiming(&mut b, (0..10).map(|n| message(n, 1)).collect());
+    b.outbox
+        .expect_mark_sent()
+        .times(10)
+        .returning(|_, _| Ok(()));
+    let mut ports = b.build();
+    ports.mailer = Arc::new(Slow {
+        in_flight: Arc::new(AtomicUsize::new(0)),
+        peak: peak.clone(),
+    });
+    let report = DeliverOutbox::new(&ports, policy())
+        .run_once()
+        .await
+        .unwrap();
+    assert_eq!(report.sent, 10);
+    assert_eq!(
+        peak.load(Ordering::SeqCst),
+        4,
+        "the policy's concurrency is 4"
+    );
 }

@@ -38,6 +38,9 @@ pub struct DeliveryPolicy {
     pub lease: Duration,
     /// Messages claimed per step.
     pub batch: u32,
+    /// Messages of one batch sent at the same time. Sending one at a time
+    /// caps delivery at one SMTP round trip per message.
+    pub concurrency: usize,
 }
 
 impl Default for DeliveryPolicy {
@@ -49,6 +52,7 @@ impl Default for DeliveryPolicy {
             max_backoff: Duration::from_secs(3600),
             lease: Duration::from_secs(60),
             batch: 32,
+            concurrency: 16,
         }
     }
 }
