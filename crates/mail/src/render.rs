@@ -149,21 +149,10 @@ fn body(text: String) -> Body {
     }
 }
 
-/// Escapes the five characters that matter in HTML text and attribute
-/// values (double- and single-quoted alike).
+/// Escapes text for HTML element content and quoted attribute values
+/// (`& < > " '`).
 pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + s.len() / 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    html_escape::encode_quoted_attribute(s).into_owned()
 }
 
 /// Replaces control characters (CR, LF, tab, …) with spaces. The ports

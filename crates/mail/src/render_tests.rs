@@ -142,7 +142,7 @@ fn script_tags_and_quotes_in_names_are_escaped_in_html() {
     );
     assert!(
         b.html
-            .contains("Acme&quot; onmouseover=&#39;x&#39; &lt;b&gt;"),
+            .contains("Acme&quot; onmouseover=&#x27;x&#x27; &lt;b&gt;"),
         "{}",
         b.html
     );
