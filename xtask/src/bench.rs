@@ -69,6 +69,7 @@ pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
     } else {
         (format!("sqlite://{}/bench.db", tmp.display()), None)
     };
+    let db_admin = opts.postgres.then(|| db_url.clone());
     let env: Vec<(&str, String)> = vec![
         ("BECKON_DATABASE_URL", db_url),
         ("BECKON_MAILER", format!("file://{}/mail", tmp.display())),
@@ -151,6 +152,10 @@ pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let report = String::from_utf8_lossy(&out.stdout).into_owned();
     println!("{report}");
     drop(server);
+    let floor = match &db_admin {
+        Some(url) => Some(pgbench_floor(root, url, &tenant, &opts)?),
+        None => None,
+    };
     if let Some(drop_db) = drop_db {
         drop_db()?;
     }
@@ -175,7 +180,57 @@ pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
         opts.users,
         errors.trim()
     );
+    if let Some(tps) = floor {
+        let app: f64 = rps.parse().unwrap_or(0.0);
+        println!(
+            "pgbench floor (the same SQL, {} connections): {tps:.0} tps; Beckon reaches {:.0} % of it",
+            opts.connections,
+            100.0 * app / tps
+        );
+    }
     Ok(())
+}
+
+/// Runs the SQL of one resend with pgbench on the same database, for the
+/// floor the HTTP numbers are compared with.
+fn pgbench_floor(root: &Path, url: &str, tenant: &str, opts: &Options) -> anyhow::Result<f64> {
+    which("pgbench").context("pgbench is needed for the PostgreSQL floor")?;
+    let setup = "CREATE TABLE bench_users AS SELECT (row_number() OVER (ORDER BY id) - 1)::int AS n, tenant_id, id FROM users; \
+                 CREATE UNIQUE INDEX ON bench_users (n);";
+    status(Command::new("psql").args([url, "-qc", setup]))?;
+    let secs = opts.duration.trim_end_matches('s');
+    let out = Command::new("pgbench")
+        .args([
+            "-n",
+            "-j",
+            "2",
+            "-c",
+            &opts.connections.to_string(),
+            "-T",
+            secs,
+        ])
+        .args([
+            "-D",
+            &format!("tenant={tenant}"),
+            "-D",
+            &format!("users={}", opts.users),
+            "-f",
+        ])
+        .arg(root.join("xtask/bench/resend.pgbench.sql"))
+        .arg(url)
+        .output()
+        .context("running pgbench")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix("tps = "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| {
+            anyhow!(
+                "pgbench printed no tps: {text}{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
 }
 
 type DropDb = Box<dyn FnOnce() -> anyhow::Result<()>>;
