@@ -6,11 +6,13 @@ use std::time::Duration;
 use reqwest::Response;
 use serde_json::{Value, json};
 
-use crate::helpers::{assert_error, json_ok, send_all, spawn_app, spawn_app_with};
+use crate::helpers::{
+    Backend, assert_error, json_ok, on_both_backends, send_all, spawn_app, spawn_app_with,
+};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn accepting_answers_200_and_makes_the_user_active() {
-    let app = spawn_app().await;
+on_both_backends!(accepting_answers_200_and_makes_the_user_active);
+async fn accepting_answers_200_and_makes_the_user_active(backend: Backend) {
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme").await;
     let (id, token) = app.invite_with_token(&c, "ada@example.com").await;
 
@@ -27,18 +29,18 @@ async fn accepting_answers_200_and_makes_the_user_active() {
     assert!(chrono::DateTime::parse_from_rfc3339(verified).is_ok());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_token_works_only_once() {
-    let app = spawn_app().await;
+on_both_backends!(a_token_works_only_once);
+async fn a_token_works_only_once(backend: Backend) {
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme").await;
     let (_, token) = app.invite_with_token(&c, "ada@example.com").await;
     json_ok(app.accept(&token).await, 200).await;
     assert_error(app.accept(&token).await, 400, "invalid_token").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn of_simultaneous_accepts_of_one_token_exactly_one_succeeds() {
-    let app = spawn_app().await;
+on_both_backends!(of_simultaneous_accepts_of_one_token_exactly_one_succeeds);
+async fn of_simultaneous_accepts_of_one_token_exactly_one_succeeds(backend: Backend) {
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme").await;
     let (_, token) = app.invite_with_token(&c, "ada@example.com").await;
     let reqs = (0..8).map(|_| {
@@ -56,9 +58,9 @@ async fn of_simultaneous_accepts_of_one_token_exactly_one_succeeds() {
     assert_eq!(ok, 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_replaced_token_is_refused_by_the_page_too() {
-    let app = spawn_app_with(|c| c.resend_cooldown = Duration::ZERO).await;
+on_both_backends!(a_replaced_token_is_refused_by_the_page_too);
+async fn a_replaced_token_is_refused_by_the_page_too(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.resend_cooldown = Duration::ZERO).await;
     let c = app.admin("Acme").await;
     let (id, old) = app.invite_with_token(&c, "ada@example.com").await;
     json_ok(app.resend(&c, &id).await, 200).await;
@@ -83,9 +85,9 @@ async fn a_replaced_token_is_refused_by_the_page_too() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn garbage_tokens_answer_400_invalid_token() {
-    let app = spawn_app().await;
+on_both_backends!(garbage_tokens_answer_400_invalid_token);
+async fn garbage_tokens_answer_400_invalid_token(backend: Backend) {
+    let app = spawn_app(backend).await;
     let long = "A".repeat(43);
     for token in [
         "garbage",
@@ -98,9 +100,9 @@ async fn garbage_tokens_answer_400_invalid_token() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_accept_bodies_answer_400_415_and_413() {
-    let app = spawn_app().await;
+on_both_backends!(bad_accept_bodies_answer_400_415_and_413);
+async fn bad_accept_bodies_answer_400_415_and_413(backend: Backend) {
+    let app = spawn_app(backend).await;
     let post = || app.post("/v1/invites/accept");
     let json = |b: &'static str| post().header("Content-Type", "application/json").body(b);
     for raw in [
@@ -137,9 +139,11 @@ async fn html(resp: Response, status: u16) -> String {
     page
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_invite_page_names_the_tenant_escaped_and_offers_the_button_without_accepting() {
-    let app = spawn_app().await;
+on_both_backends!(the_invite_page_names_the_tenant_escaped_and_offers_the_button_without_accepting);
+async fn the_invite_page_names_the_tenant_escaped_and_offers_the_button_without_accepting(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme <b>&co").await;
     let (id, token) = app.invite_with_token(&c, "ada@example.com").await;
 
@@ -164,9 +168,9 @@ async fn the_invite_page_names_the_tenant_escaped_and_offers_the_button_without_
     json_ok(app.accept(&token).await, 200).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_invite_form_accepts_and_says_so_in_html() {
-    let app = spawn_app().await;
+on_both_backends!(the_invite_form_accepts_and_says_so_in_html);
+async fn the_invite_form_accepts_and_says_so_in_html(backend: Backend) {
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme").await;
     let (id, token) = app.invite_with_token(&c, "ada@example.com").await;
 
@@ -182,9 +186,9 @@ async fn the_invite_form_accepts_and_says_so_in_html() {
     assert_error(app.accept(&token).await, 400, "invalid_token").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_invite_page_answers_400_in_html_for_an_invalid_token() {
-    let app = spawn_app().await;
+on_both_backends!(the_invite_page_answers_400_in_html_for_an_invalid_token);
+async fn the_invite_page_answers_400_in_html_for_an_invalid_token(backend: Backend) {
+    let app = spawn_app(backend).await;
     for path in ["/invite?token=garbage", "/invite", "/invite?token="] {
         let page = html(app.get(path).send().await.unwrap(), 400).await;
         assert!(!page.contains("Accept invitation"), "{page}");
@@ -195,9 +199,9 @@ async fn the_invite_page_answers_400_in_html_for_an_invalid_token() {
     html(empty.send().await.unwrap(), 400).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_expired_invite_answers_410_on_the_page_the_form_and_the_api() {
-    let app = spawn_app_with(|c| c.invite_ttl = Duration::from_secs(1)).await;
+on_both_backends!(an_expired_invite_answers_410_on_the_page_the_form_and_the_api);
+async fn an_expired_invite_answers_410_on_the_page_the_form_and_the_api(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.invite_ttl = Duration::from_secs(1)).await;
     let c = app.admin("Acme").await;
     let (id, token) = app.invite_with_token(&c, "ada@example.com").await;
     tokio::time::sleep(Duration::from_millis(1200)).await;

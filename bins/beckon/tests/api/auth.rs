@@ -4,7 +4,9 @@
 use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
 
-use crate::helpers::{Caller, TestApp, assert_error, field, json_ok, random_id, spawn_app};
+use crate::helpers::{
+    Backend, Caller, TestApp, assert_error, field, json_ok, on_both_backends, random_id, spawn_app,
+};
 
 /// The viewer's notice, from `policies/roles.cedar`.
 const VIEWER_NOTICE: &str = "The viewer role may only read users.";
@@ -31,9 +33,11 @@ fn unknown_key() -> String {
     format!("bk_{}_{}", uuid::Uuid::new_v4().simple(), "A".repeat(43))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_tenant_route_answers_401_with_www_authenticate_without_a_credential() {
-    let app = spawn_app().await;
+on_both_backends!(every_tenant_route_answers_401_with_www_authenticate_without_a_credential);
+async fn every_tenant_route_answers_401_with_www_authenticate_without_a_credential(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme").await;
     for (name, req) in routes(&app, &random_id()) {
         let resp = req.header("X-Tenant-ID", &c.tenant).send().await.unwrap();
@@ -42,9 +46,9 @@ async fn every_tenant_route_answers_401_with_www_authenticate_without_a_credenti
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn malformed_unknown_and_revoked_credentials_answer_401() {
-    let app = spawn_app().await;
+on_both_backends!(malformed_unknown_and_revoked_credentials_answer_401);
+async fn malformed_unknown_and_revoked_credentials_answer_401(backend: Backend) {
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme").await;
     let revoked = app.caller_in(&c.tenant, "admin").await;
     beckon::admin::revoke_api_key(&app.cfg, &revoked.key_id)
@@ -80,9 +84,9 @@ async fn malformed_unknown_and_revoked_credentials_answer_401() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_credential_is_checked_before_the_tenant_header_and_the_body() {
-    let app = spawn_app().await;
+on_both_backends!(the_credential_is_checked_before_the_tenant_header_and_the_body);
+async fn the_credential_is_checked_before_the_tenant_header_and_the_body(backend: Backend) {
+    let app = spawn_app(backend).await;
     for (name, req) in routes(&app, "not-a-uuid") {
         let req = req.bearer_auth(unknown_key()).header("X-Tenant-ID", "nope");
         println!("{name}");
@@ -120,9 +124,9 @@ async fn the_credential_is_checked_before_the_tenant_header_and_the_body() {
     assert_error(r, 403, "tenant_mismatch").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_missing_or_malformed_tenant_header_answers_400_naming_it() {
-    let app = spawn_app().await;
+on_both_backends!(a_missing_or_malformed_tenant_header_answers_400_naming_it);
+async fn a_missing_or_malformed_tenant_header_answers_400_naming_it(backend: Backend) {
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme").await;
     let user = app.invite_id(&c, "ada@example.com").await;
     let simple = c.tenant.replace('-', "");
@@ -146,9 +150,9 @@ async fn a_missing_or_malformed_tenant_header_answers_400_naming_it() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_path_id_that_is_not_a_uuid_answers_400_naming_id() {
-    let app = spawn_app().await;
+on_both_backends!(a_path_id_that_is_not_a_uuid_answers_400_naming_id);
+async fn a_path_id_that_is_not_a_uuid_answers_400_naming_id(backend: Backend) {
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme").await;
     for id in [
         "not-a-uuid",
@@ -165,9 +169,9 @@ async fn a_path_id_that_is_not_a_uuid_answers_400_naming_id() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn another_tenants_id_in_the_header_answers_403_tenant_mismatch() {
-    let app = spawn_app().await;
+on_both_backends!(another_tenants_id_in_the_header_answers_403_tenant_mismatch);
+async fn another_tenants_id_in_the_header_answers_403_tenant_mismatch(backend: Backend) {
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme").await;
     let other = app.admin("Other").await;
     let user = app.invite_id(&c, "ada@example.com").await;
@@ -180,9 +184,9 @@ async fn another_tenants_id_in_the_header_answers_403_tenant_mismatch() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_bad_path_id_is_reported_before_a_tenant_mismatch() {
-    let app = spawn_app().await;
+on_both_backends!(a_bad_path_id_is_reported_before_a_tenant_mismatch);
+async fn a_bad_path_id_is_reported_before_a_tenant_mismatch(backend: Backend) {
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme").await;
     let other = app.admin("Other").await;
     for (name, req) in routes(&app, "not-a-uuid").into_iter().skip(2) {
@@ -214,9 +218,9 @@ fn notices(body: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_viewer_may_not_resend_or_invite_and_is_told_why() {
-    let app = spawn_app().await;
+on_both_backends!(a_viewer_may_not_resend_or_invite_and_is_told_why);
+async fn a_viewer_may_not_resend_or_invite_and_is_told_why(backend: Backend) {
+    let app = spawn_app(backend).await;
     let admin = app.admin("Acme").await;
     let viewer = app.caller_in(&admin.tenant, "viewer").await;
     let user = app.invite_id(&admin, "ada@example.com").await;
@@ -230,9 +234,9 @@ async fn a_viewer_may_not_resend_or_invite_and_is_told_why() {
     app.assert_emails_to("ada@example.com", 1).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_viewer_gets_the_same_403_for_a_missing_user_as_for_an_existing_one() {
-    let app = spawn_app().await;
+on_both_backends!(a_viewer_gets_the_same_403_for_a_missing_user_as_for_an_existing_one);
+async fn a_viewer_gets_the_same_403_for_a_missing_user_as_for_an_existing_one(backend: Backend) {
+    let app = spawn_app(backend).await;
     let admin = app.admin("Acme").await;
     let viewer = app.caller_in(&admin.tenant, "viewer").await;
     let user = app.invite_id(&admin, "ada@example.com").await;
@@ -243,9 +247,9 @@ async fn a_viewer_gets_the_same_403_for_a_missing_user_as_for_an_existing_one() 
     assert_eq!(existing, missing);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_viewer_may_read_a_user_and_list_users() {
-    let app = spawn_app().await;
+on_both_backends!(a_viewer_may_read_a_user_and_list_users);
+async fn a_viewer_may_read_a_user_and_list_users(backend: Backend) {
+    let app = spawn_app(backend).await;
     let admin = app.admin("Acme").await;
     let viewer = app.caller_in(&admin.tenant, "viewer").await;
     let user = app.invite_id(&admin, "ada@example.com").await;
@@ -256,9 +260,9 @@ async fn a_viewer_may_read_a_user_and_list_users() {
     assert_error(app.get_user(&viewer, &random_id()).await, 404, "not_found").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_role_the_policies_do_not_know_may_do_nothing_and_learns_nothing() {
-    let app = spawn_app().await;
+on_both_backends!(a_role_the_policies_do_not_know_may_do_nothing_and_learns_nothing);
+async fn a_role_the_policies_do_not_know_may_do_nothing_and_learns_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
     let admin = app.admin("Acme").await;
     let auditor = app.caller_in(&admin.tenant, "auditor").await;
     let user = app.invite_id(&admin, "ada@example.com").await;

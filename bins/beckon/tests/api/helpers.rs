@@ -1,7 +1,10 @@
 //! `spawn_app` and the helpers every API test shares: a real server on port
-//! 0 over a temporary SQLite file and a `file://` mail folder.
+//! 0 over a fresh database of the backend the test runs on (a temporary
+//! SQLite file, or a PostgreSQL database of its own) and a `file://` mail
+//! folder; and `on_both_backends!`, which runs one test body on each backend.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use beckon::admin;
@@ -11,11 +14,57 @@ use reqwest::{RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
+use crate::pg::PgDatabase;
+
 mod errors;
 mod mail;
 
 pub use errors::{assert_error, field, json_ok};
 pub use mail::{MAIL_TIMEOUT, SETTLE, header, read_email, token_from_email};
+
+/// The database an API test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file in the test's temporary folder.
+    Sqlite,
+    /// A fresh database on the server `BECKON_TEST_DATABASE_URL` names,
+    /// dropped at the end of the test.
+    Postgres,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        })
+    }
+}
+
+/// Makes two tests of the API test `async fn $name(backend: Backend)`:
+/// `$name::sqlite` and `$name::postgres`. The PostgreSQL one passes with a
+/// note when `BECKON_TEST_DATABASE_URL` is unset, so that `cargo test` needs
+/// nothing but SQLite. Written right above the function, like an attribute.
+macro_rules! on_both_backends {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::helpers::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if $crate::pg::admin_url().is_none() {
+                    eprintln!("skipped: BECKON_TEST_DATABASE_URL is unset");
+                    return;
+                }
+                super::$name($crate::helpers::Backend::Postgres).await;
+            }
+        }
+    };
+}
+pub(crate) use on_both_backends;
 
 /// A running app and everything needed to talk to it.
 pub struct TestApp {
@@ -27,10 +76,13 @@ pub struct TestApp {
     pub cfg: Config,
     /// Where the file mailer writes `.eml` files.
     pub mail_dir: PathBuf,
-    /// Keeps the database and the mail folder alive.
+    /// Keeps the SQLite database and the mail folder alive.
     pub _tmp: TempDir,
     /// The server and worker; `None` after `stop`.
     pub running: Option<Running>,
+    /// The PostgreSQL database, dropped with the app (declared last, so it
+    /// goes after everything that uses it).
+    pub _pg: Option<PgDatabase>,
 }
 
 /// A tenant with an admin key: what most tests act as.
@@ -44,11 +96,22 @@ pub struct Caller {
     pub key: String,
 }
 
-/// The database a test app uses. The one seam for other databases: a run
-/// against PostgreSQL (`BECKON_TEST_DATABASE_URL`, a fresh database per
-/// test) will be plugged in here; for now every test gets its own SQLite file.
-pub fn test_database_url(dir: &Path) -> String {
-    format!("sqlite://{}", dir.join("beckon.db").display())
+/// The database a test app uses: the one seam where it is chosen. SQLite:
+/// a file in `dir`. PostgreSQL: a fresh database on the server
+/// `BECKON_TEST_DATABASE_URL` names, dropped when the returned guard drops.
+pub async fn test_database(dir: &Path, backend: Backend) -> (String, Option<PgDatabase>) {
+    match backend {
+        Backend::Sqlite => (
+            format!("sqlite://{}", dir.join("beckon.db").display()),
+            None,
+        ),
+        Backend::Postgres => {
+            let db = PgDatabase::create()
+                .await
+                .expect("BECKON_TEST_DATABASE_URL is set for a PostgreSQL test");
+            (db.url().to_owned(), Some(db))
+        }
+    }
 }
 
 /// Whether the test database is a SQLite file (some tests reach into it).
@@ -58,17 +121,18 @@ pub fn sqlite_path(cfg: &Config) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// Starts an app with the default configuration.
-pub async fn spawn_app() -> TestApp {
-    spawn_app_with(|_| {}).await
+/// Starts an app on `backend` with the default configuration.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
 }
 
-/// Starts an app after `tweak` has adjusted the configuration.
-pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+/// Starts an app on `backend` after `tweak` has adjusted the configuration.
+pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let tmp = tempfile::tempdir().expect("temp dir");
     let mail_dir = tmp.path().join("mail");
+    let (database_url, pg) = test_database(tmp.path(), backend).await;
     let mut cfg = Config::from_vars(&HashMap::new()).expect("default config");
-    cfg.database_url = test_database_url(tmp.path());
+    cfg.database_url = database_url;
     cfg.mailer = format!("file://{}", mail_dir.display());
     cfg.listen = "127.0.0.1:0".parse().expect("address");
     tweak(&mut cfg);
@@ -79,6 +143,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         mail_dir,
         _tmp: tmp,
         running: None,
+        _pg: pg,
     };
     app.restart().await;
     app

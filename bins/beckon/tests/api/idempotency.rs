@@ -7,7 +7,8 @@ use reqwest::header::HeaderValue;
 use serde_json::json;
 
 use crate::helpers::{
-    Auth, assert_error, field, json_ok, random_id, send_all, spawn_app, spawn_app_with,
+    Auth, Backend, assert_error, field, json_ok, on_both_backends, random_id, send_all, spawn_app,
+    spawn_app_with,
 };
 
 const COOLDOWN: Duration = Duration::from_secs(2);
@@ -16,9 +17,9 @@ async fn after_cooldown() {
     tokio::time::sleep(COOLDOWN + Duration::from_millis(100)).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_repeated_key_replays_200_inside_the_cooldown_and_sends_nothing_more() {
-    let app = spawn_app_with(|c| c.resend_cooldown = COOLDOWN).await;
+on_both_backends!(a_repeated_key_replays_200_inside_the_cooldown_and_sends_nothing_more);
+async fn a_repeated_key_replays_200_inside_the_cooldown_and_sends_nothing_more(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.resend_cooldown = COOLDOWN).await;
     let c = app.admin("Acme").await;
     let id = app.invite_id(&c, "ada@example.com").await;
     after_cooldown().await;
@@ -35,9 +36,9 @@ async fn a_repeated_key_replays_200_inside_the_cooldown_and_sends_nothing_more()
     assert_eq!(app.user(&c, &id).await["invite"]["sends"], 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn simultaneous_requests_with_one_key_all_answer_200_and_send_one_email() {
-    let app = spawn_app_with(|c| c.resend_cooldown = COOLDOWN).await;
+on_both_backends!(simultaneous_requests_with_one_key_all_answer_200_and_send_one_email);
+async fn simultaneous_requests_with_one_key_all_answer_200_and_send_one_email(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.resend_cooldown = COOLDOWN).await;
     let c = app.admin("Acme").await;
     let id = app.invite_id(&c, "ada@example.com").await;
     after_cooldown().await;
@@ -51,9 +52,9 @@ async fn simultaneous_requests_with_one_key_all_answer_200_and_send_one_email() 
     assert_eq!(app.user(&c, &id).await["invite"]["sends"], 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_key_reused_for_another_users_resend_answers_422() {
-    let app = spawn_app_with(|c| c.resend_cooldown = Duration::ZERO).await;
+on_both_backends!(a_key_reused_for_another_users_resend_answers_422);
+async fn a_key_reused_for_another_users_resend_answers_422(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.resend_cooldown = Duration::ZERO).await;
     let c = app.admin("Acme").await;
     let ada = app.invite_id(&c, "ada@example.com").await;
     let bob = app.invite_id(&c, "bob@example.com").await;
@@ -65,9 +66,9 @@ async fn a_key_reused_for_another_users_resend_answers_422() {
     app.assert_emails_to("bob@example.com", 1).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_key_used_for_a_resend_answers_422_when_reused_to_invite() {
-    let app = spawn_app_with(|c| c.resend_cooldown = Duration::ZERO).await;
+on_both_backends!(a_key_used_for_a_resend_answers_422_when_reused_to_invite);
+async fn a_key_used_for_a_resend_answers_422_when_reused_to_invite(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.resend_cooldown = Duration::ZERO).await;
     let c = app.admin("Acme").await;
     let ada = app.invite_id(&c, "ada@example.com").await;
     let r = app.resend_req(&c, &ada).header("Idempotency-Key", "k");
@@ -85,9 +86,9 @@ async fn a_key_used_for_a_resend_answers_422_when_reused_to_invite() {
     app.assert_emails_to("bob@example.com", 0).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_replay_returns_the_first_success_even_after_the_user_accepted() {
-    let app = spawn_app_with(|c| c.resend_cooldown = Duration::ZERO).await;
+on_both_backends!(a_replay_returns_the_first_success_even_after_the_user_accepted);
+async fn a_replay_returns_the_first_success_even_after_the_user_accepted(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.resend_cooldown = Duration::ZERO).await;
     let c = app.admin("Acme").await;
     let (id, first) = app.invite_with_token(&c, "ada@example.com").await;
     let r = app.resend_req(&c, &id).header("Idempotency-Key", "k");
@@ -102,9 +103,9 @@ async fn a_replay_returns_the_first_success_even_after_the_user_accepted() {
     app.assert_emails_to("ada@example.com", 2).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_key_is_scoped_to_its_tenant() {
-    let app = spawn_app_with(|c| c.resend_cooldown = Duration::ZERO).await;
+on_both_backends!(a_key_is_scoped_to_its_tenant);
+async fn a_key_is_scoped_to_its_tenant(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.resend_cooldown = Duration::ZERO).await;
     let a = app.admin("A").await;
     let b = app.admin("B").await;
     let ada = app.invite_id(&a, "ada@example.com").await;
@@ -117,9 +118,11 @@ async fn a_key_is_scoped_to_its_tenant() {
     app.assert_emails_to("bob@example.com", 2).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn inviting_twice_with_one_key_and_body_answers_the_same_201_and_creates_one_user() {
-    let app = spawn_app().await;
+on_both_backends!(inviting_twice_with_one_key_and_body_answers_the_same_201_and_creates_one_user);
+async fn inviting_twice_with_one_key_and_body_answers_the_same_201_and_creates_one_user(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme").await;
     let body = json!({ "email": "ada@example.com", "name": "Ada" });
     let invite = || {
@@ -137,9 +140,9 @@ async fn inviting_twice_with_one_key_and_body_answers_the_same_201_and_creates_o
     app.assert_emails_to("ada@example.com", 1).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn simultaneous_invites_with_one_key_create_one_user() {
-    let app = spawn_app().await;
+on_both_backends!(simultaneous_invites_with_one_key_create_one_user);
+async fn simultaneous_invites_with_one_key_create_one_user(backend: Backend) {
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme").await;
     let body = json!({ "email": "ada@example.com" });
     let reqs = (0..8).map(|_| {
@@ -158,9 +161,9 @@ async fn simultaneous_invites_with_one_key_create_one_user() {
     app.assert_emails_to("ada@example.com", 1).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_invite_key_reused_with_a_different_body_answers_422() {
-    let app = spawn_app().await;
+on_both_backends!(an_invite_key_reused_with_a_different_body_answers_422);
+async fn an_invite_key_reused_with_a_different_body_answers_422(backend: Backend) {
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme").await;
     let send = |body: serde_json::Value| {
         app.post("/v1/users")
@@ -183,9 +186,9 @@ async fn an_invite_key_reused_with_a_different_body_answers_422() {
     app.assert_emails_to("bob@example.com", 0).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_request_is_not_recorded_so_its_key_can_be_used_again() {
-    let app = spawn_app_with(|c| c.resend_cooldown = Duration::ZERO).await;
+on_both_backends!(a_failed_request_is_not_recorded_so_its_key_can_be_used_again);
+async fn a_failed_request_is_not_recorded_so_its_key_can_be_used_again(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.resend_cooldown = Duration::ZERO).await;
     let c = app.admin("Acme").await;
     let id = app.invite_id(&c, "ada@example.com").await;
 
@@ -200,9 +203,9 @@ async fn a_failed_request_is_not_recorded_so_its_key_can_be_used_again() {
     app.assert_emails_to("ada@example.com", 2).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rate_limited_request_is_not_recorded_and_its_retry_runs_again() {
-    let app = spawn_app_with(|c| c.resend_cooldown = COOLDOWN).await;
+on_both_backends!(a_rate_limited_request_is_not_recorded_and_its_retry_runs_again);
+async fn a_rate_limited_request_is_not_recorded_and_its_retry_runs_again(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.resend_cooldown = COOLDOWN).await;
     let c = app.admin("Acme").await;
     let id = app.invite_id(&c, "ada@example.com").await;
 
@@ -214,9 +217,9 @@ async fn a_rate_limited_request_is_not_recorded_and_its_retry_runs_again() {
     app.assert_emails_to("ada@example.com", 2).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn invalid_idempotency_keys_answer_400_naming_the_header() {
-    let app = spawn_app_with(|c| c.resend_cooldown = Duration::ZERO).await;
+on_both_backends!(invalid_idempotency_keys_answer_400_naming_the_header);
+async fn invalid_idempotency_keys_answer_400_naming_the_header(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.resend_cooldown = Duration::ZERO).await;
     let c = app.admin("Acme").await;
     let id = app.invite_id(&c, "ada@example.com").await;
     let bad = [

@@ -2,11 +2,16 @@
 
 use std::time::Duration;
 
-use crate::helpers::{header, json_ok, read_email, spawn_app, spawn_app_with, token_from_email};
+use crate::helpers::{
+    Backend, header, json_ok, on_both_backends, read_email, spawn_app, spawn_app_with,
+    token_from_email,
+};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_invite_email_names_the_tenant_has_both_parts_the_link_and_a_message_id() {
-    let app = spawn_app().await;
+on_both_backends!(the_invite_email_names_the_tenant_has_both_parts_the_link_and_a_message_id);
+async fn the_invite_email_names_the_tenant_has_both_parts_the_link_and_a_message_id(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme Widgets").await;
     let user = app.invite(&c, "ada@example.com").await;
     let path = app.wait_for_emails_to("ada@example.com", 1).await.remove(0);
@@ -49,9 +54,9 @@ async fn the_invite_email_names_the_tenant_has_both_parts_the_link_and_a_message
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_delivered_token_works_once() {
-    let app = spawn_app().await;
+on_both_backends!(the_delivered_token_works_once);
+async fn the_delivered_token_works_once(backend: Backend) {
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme").await;
     let id = app.invite_id(&c, "ada@example.com").await;
     let path = app.wait_for_emails_to("ada@example.com", 1).await.remove(0);
@@ -63,9 +68,9 @@ async fn the_delivered_token_works_once() {
     assert_eq!(app.accept(&token).await.status().as_u16(), 400);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_message_is_one_file_named_by_a_uuid() {
-    let app = spawn_app_with(|c| c.resend_cooldown = Duration::ZERO).await;
+on_both_backends!(every_message_is_one_file_named_by_a_uuid);
+async fn every_message_is_one_file_named_by_a_uuid(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.resend_cooldown = Duration::ZERO).await;
     let c = app.admin("Acme").await;
     let a = app.invite_id(&c, "ada@example.com").await;
     app.invite_id(&c, "bob@example.com").await;
@@ -93,9 +98,9 @@ async fn every_message_is_one_file_named_by_a_uuid() {
     assert_eq!(ids.len(), 3, "a Message-ID per message");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn names_cannot_inject_markup_into_the_html_part() {
-    let app = spawn_app().await;
+on_both_backends!(names_cannot_inject_markup_into_the_html_part);
+async fn names_cannot_inject_markup_into_the_html_part(backend: Backend) {
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme <b>&co").await;
     let body =
         serde_json::json!({ "email": "ada@example.com", "name": "<script>alert(1)</script>" });

@@ -1,5 +1,8 @@
-//! API tests: the real app on port 0 over a temporary SQLite file, checked
-//! against CONTRACT §1 from the outside, one module per area.
+//! API tests: the real app on port 0, checked against CONTRACT §1 from the
+//! outside, one module per area. Every test runs on a temporary SQLite file
+//! and, when `BECKON_TEST_DATABASE_URL` is set (e.g.
+//! `postgres://postgres@127.0.0.1:5432/postgres`), again on a fresh
+//! PostgreSQL database of its own.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod accept;
@@ -8,6 +11,8 @@ mod helpers;
 mod idempotency;
 mod mail;
 mod ops;
+#[path = "../common/pg.rs"]
+mod pg;
 mod resend;
 mod shutdown;
 mod unavailable;

@@ -4,11 +4,11 @@
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::helpers::{assert_error, json_ok, random_id, spawn_app};
+use crate::helpers::{Backend, assert_error, json_ok, on_both_backends, random_id, spawn_app};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn healthz_and_readyz_answer_200_to_anyone() {
-    let app = spawn_app().await;
+on_both_backends!(healthz_and_readyz_answer_200_to_anyone);
+async fn healthz_and_readyz_answer_200_to_anyone(backend: Backend) {
+    let app = spawn_app(backend).await;
     for path in ["/healthz", "/readyz"] {
         let resp = app.get(path).send().await.unwrap();
         let ct = resp.headers()["content-type"].to_str().unwrap().to_owned();
@@ -17,9 +17,9 @@ async fn healthz_and_readyz_answer_200_to_anyone() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_openapi_document_is_3_1_and_lists_every_route_and_the_error_shape() {
-    let app = spawn_app().await;
+on_both_backends!(the_openapi_document_is_3_1_and_lists_every_route_and_the_error_shape);
+async fn the_openapi_document_is_3_1_and_lists_every_route_and_the_error_shape(backend: Backend) {
+    let app = spawn_app(backend).await;
     let doc = json_ok(app.get("/openapi.json").send().await.unwrap(), 200).await;
     let version = doc["openapi"].as_str().expect("openapi version");
     assert!(version.starts_with("3.1"), "{version}");
@@ -67,9 +67,9 @@ async fn the_openapi_document_is_3_1_and_lists_every_route_and_the_error_shape()
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unknown_route_answers_404_not_found_to_anyone() {
-    let app = spawn_app().await;
+on_both_backends!(an_unknown_route_answers_404_not_found_to_anyone);
+async fn an_unknown_route_answers_404_not_found_to_anyone(backend: Backend) {
+    let app = spawn_app(backend).await;
     for path in ["/nope", "/v1", "/v1/users/x/y/z", "/v2/users"] {
         assert_error(app.get(path).send().await.unwrap(), 404, "not_found").await;
         let post = app
@@ -80,9 +80,9 @@ async fn an_unknown_route_answers_404_not_found_to_anyone() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_known_path_with_the_wrong_method_answers_405_to_anyone() {
-    let app = spawn_app().await;
+on_both_backends!(a_known_path_with_the_wrong_method_answers_405_to_anyone);
+async fn a_known_path_with_the_wrong_method_answers_405_to_anyone(backend: Backend) {
+    let app = spawn_app(backend).await;
     let id = random_id();
     let cases = [
         (Method::DELETE, "/v1/users".to_owned()),
@@ -105,9 +105,9 @@ async fn a_known_path_with_the_wrong_method_answers_405_to_anyone() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sane_request_id_is_echoed_and_any_other_is_replaced() {
-    let app = spawn_app().await;
+on_both_backends!(a_sane_request_id_is_echoed_and_any_other_is_replaced);
+async fn a_sane_request_id_is_echoed_and_any_other_is_replaced(backend: Backend) {
+    let app = spawn_app(backend).await;
     for path in ["/healthz", "/nope", "/v1/users"] {
         let resp = app
             .get(path)

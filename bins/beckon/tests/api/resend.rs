@@ -5,11 +5,14 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{assert_error, json_ok, random_id, send_all, spawn_app, spawn_app_with};
+use crate::helpers::{
+    Backend, assert_error, json_ok, on_both_backends, random_id, send_all, spawn_app,
+    spawn_app_with,
+};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn resend_answers_200_and_mails_a_new_token_that_replaces_the_old_one() {
-    let app = spawn_app_with(|c| c.resend_cooldown = Duration::ZERO).await;
+on_both_backends!(resend_answers_200_and_mails_a_new_token_that_replaces_the_old_one);
+async fn resend_answers_200_and_mails_a_new_token_that_replaces_the_old_one(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.resend_cooldown = Duration::ZERO).await;
     let c = app.admin("Acme").await;
     let (id, old) = app.invite_with_token(&c, "ada@example.com").await;
 
@@ -25,17 +28,17 @@ async fn resend_answers_200_and_mails_a_new_token_that_replaces_the_old_one() {
     assert_eq!(accepted["user_id"], id.as_str());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn resend_answers_404_user_not_found_for_an_unknown_id() {
-    let app = spawn_app().await;
+on_both_backends!(resend_answers_404_user_not_found_for_an_unknown_id);
+async fn resend_answers_404_user_not_found_for_an_unknown_id(backend: Backend) {
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme").await;
     let body = assert_error(app.resend(&c, &random_id()).await, 404, "not_found").await;
     assert_eq!(body["message"], "User not found.");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_user_of_another_tenant_answers_exactly_like_a_missing_one() {
-    let app = spawn_app().await;
+on_both_backends!(a_user_of_another_tenant_answers_exactly_like_a_missing_one);
+async fn a_user_of_another_tenant_answers_exactly_like_a_missing_one(backend: Backend) {
+    let app = spawn_app(backend).await;
     let mine = app.admin("Mine").await;
     let theirs = app.admin("Theirs").await;
     let their_user = app.invite_id(&theirs, "bob@example.com").await;
@@ -47,9 +50,9 @@ async fn a_user_of_another_tenant_answers_exactly_like_a_missing_one() {
     assert_eq!(read_foreign, missing);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn resend_answers_409_already_verified_after_the_user_accepted() {
-    let app = spawn_app_with(|c| c.resend_cooldown = Duration::ZERO).await;
+on_both_backends!(resend_answers_409_already_verified_after_the_user_accepted);
+async fn resend_answers_409_already_verified_after_the_user_accepted(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.resend_cooldown = Duration::ZERO).await;
     let c = app.admin("Acme").await;
     let (id, token) = app.invite_with_token(&c, "ada@example.com").await;
     json_ok(app.accept(&token).await, 200).await;
@@ -59,9 +62,9 @@ async fn resend_answers_409_already_verified_after_the_user_accepted() {
     app.assert_emails_to("ada@example.com", 1).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn resend_answers_429_inside_the_cooldown_with_retry_after() {
-    let app = spawn_app().await; // cooldown 60 s; the invite itself is a send
+on_both_backends!(resend_answers_429_inside_the_cooldown_with_retry_after);
+async fn resend_answers_429_inside_the_cooldown_with_retry_after(backend: Backend) {
+    let app = spawn_app(backend).await; // cooldown 60 s; the invite itself is a send
     let c = app.admin("Acme").await;
     let id = app.invite_id(&c, "ada@example.com").await;
 
@@ -75,9 +78,9 @@ async fn resend_answers_429_inside_the_cooldown_with_retry_after() {
     assert_eq!(app.user(&c, &id).await["invite"]["sends"], 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn resend_answers_429_after_the_daily_cap_counting_the_invite_as_a_send() {
-    let app = spawn_app_with(|c| {
+on_both_backends!(resend_answers_429_after_the_daily_cap_counting_the_invite_as_a_send);
+async fn resend_answers_429_after_the_daily_cap_counting_the_invite_as_a_send(backend: Backend) {
+    let app = spawn_app_with(backend, |c| {
         c.resend_cooldown = Duration::ZERO;
         c.resend_daily_limit = 2;
     })
@@ -93,9 +96,9 @@ async fn resend_answers_429_after_the_daily_cap_counting_the_invite_as_a_send() 
     app.assert_emails_to("ada@example.com", 2).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_expired_invite_is_refused_with_410_and_can_be_resent() {
-    let app = spawn_app_with(|c| {
+on_both_backends!(an_expired_invite_is_refused_with_410_and_can_be_resent);
+async fn an_expired_invite_is_refused_with_410_and_can_be_resent(backend: Backend) {
+    let app = spawn_app_with(backend, |c| {
         c.invite_ttl = Duration::from_secs(1);
         c.resend_cooldown = Duration::ZERO;
     })
@@ -111,9 +114,9 @@ async fn an_expired_invite_is_refused_with_410_and_can_be_resent() {
     assert_eq!(accepted["user_id"], id.as_str());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn upper_case_uuids_are_accepted_and_ids_come_back_in_lower_case() {
-    let app = spawn_app_with(|c| c.resend_cooldown = Duration::ZERO).await;
+on_both_backends!(upper_case_uuids_are_accepted_and_ids_come_back_in_lower_case);
+async fn upper_case_uuids_are_accepted_and_ids_come_back_in_lower_case(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.resend_cooldown = Duration::ZERO).await;
     let mut c = app.admin("Acme").await;
     let id = app.invite_id(&c, "ada@example.com").await;
     assert_eq!(id, id.to_lowercase());
@@ -128,10 +131,10 @@ async fn upper_case_uuids_are_accepted_and_ids_come_back_in_lower_case() {
     assert_eq!(page["items"][0]["id"], id.as_str());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn of_simultaneous_resends_inside_the_cooldown_exactly_one_succeeds() {
+on_both_backends!(of_simultaneous_resends_inside_the_cooldown_exactly_one_succeeds);
+async fn of_simultaneous_resends_inside_the_cooldown_exactly_one_succeeds(backend: Backend) {
     let cooldown = Duration::from_secs(2);
-    let app = spawn_app_with(|c| c.resend_cooldown = cooldown).await;
+    let app = spawn_app_with(backend, |c| c.resend_cooldown = cooldown).await;
     let c = app.admin("Acme").await;
     let id = app.invite_id(&c, "ada@example.com").await;
     tokio::time::sleep(cooldown + Duration::from_millis(100)).await;
@@ -151,9 +154,9 @@ async fn of_simultaneous_resends_inside_the_cooldown_exactly_one_succeeds() {
     assert_eq!(app.user(&c, &id).await["invite"]["sends"], 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn of_simultaneous_resends_no_more_succeed_than_the_daily_cap_allows() {
-    let app = spawn_app_with(|c| {
+on_both_backends!(of_simultaneous_resends_no_more_succeed_than_the_daily_cap_allows);
+async fn of_simultaneous_resends_no_more_succeed_than_the_daily_cap_allows(backend: Backend) {
+    let app = spawn_app_with(backend, |c| {
         c.resend_cooldown = Duration::ZERO;
         c.resend_daily_limit = 3;
     })

@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use crate::helpers::{json_ok, spawn_app_with};
+use crate::helpers::{Backend, json_ok, on_both_backends, spawn_app_with};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn emails_queued_before_a_graceful_stop_are_delivered_after_a_restart() {
-    let mut app = spawn_app_with(|c| c.resend_cooldown = Duration::ZERO).await;
+on_both_backends!(emails_queued_before_a_graceful_stop_are_delivered_after_a_restart);
+async fn emails_queued_before_a_graceful_stop_are_delivered_after_a_restart(backend: Backend) {
+    let mut app = spawn_app_with(backend, |c| c.resend_cooldown = Duration::ZERO).await;
     let c = app.admin("Acme").await;
     let mut ids = Vec::new();
     for i in 0..5 {
@@ -27,9 +27,9 @@ async fn emails_queued_before_a_graceful_stop_are_delivered_after_a_restart() {
     assert_eq!(app.user(&c, &ids[0]).await["invite"]["sends"], 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_request_answered_before_an_abrupt_stop_still_delivers_its_email() {
-    let mut app = spawn_app_with(|_| {}).await;
+on_both_backends!(a_request_answered_before_an_abrupt_stop_still_delivers_its_email);
+async fn a_request_answered_before_an_abrupt_stop_still_delivers_its_email(backend: Backend) {
+    let mut app = spawn_app_with(backend, |_| {}).await;
     let c = app.admin("Acme").await;
     app.invite_id(&c, "ada@example.com").await;
     app.stop(false).await;

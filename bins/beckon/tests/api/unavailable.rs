@@ -1,6 +1,7 @@
 //! 503 `unavailable`: when the database cannot take the write, nothing is
 //! changed. Provoked on SQLite by holding its write lock from another
-//! process (the `sqlite3` shell) past the store's busy timeout.
+//! process (the `sqlite3` shell) past the store's busy timeout, so this test
+//! runs on SQLite only; `tests/outage.rs` is its PostgreSQL counterpart.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -8,11 +9,11 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{assert_error, json_ok, spawn_app_with, sqlite_path};
+use crate::helpers::{Backend, assert_error, json_ok, spawn_app_with, sqlite_path};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resend_and_invite_answer_503_and_change_nothing_while_the_database_is_locked() {
-    let app = spawn_app_with(|c| c.resend_cooldown = Duration::ZERO).await;
+    let app = spawn_app_with(Backend::Sqlite, |c| c.resend_cooldown = Duration::ZERO).await;
     let Some(db) = sqlite_path(&app.cfg) else {
         eprintln!("skipped: not a SQLite database");
         return;

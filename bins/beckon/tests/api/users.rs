@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Auth, Caller, TestApp, assert_error, field, json_ok, random_id, send_all, spawn_app,
-    spawn_app_with,
+    Auth, Backend, Caller, TestApp, assert_error, field, json_ok, on_both_backends, random_id,
+    send_all, spawn_app, spawn_app_with,
 };
 
 fn ts(v: &Value) -> DateTime<Utc> {
@@ -30,9 +30,9 @@ fn keys(v: &Value) -> BTreeSet<&str> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn inviting_answers_201_with_the_user_object_of_the_contract() {
-    let app = spawn_app().await;
+on_both_backends!(inviting_answers_201_with_the_user_object_of_the_contract);
+async fn inviting_answers_201_with_the_user_object_of_the_contract(backend: Backend) {
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme").await;
     let resp = app
         .post_user(
@@ -90,9 +90,9 @@ async fn inviting_answers_201_with_the_user_object_of_the_contract() {
     assert_eq!(app.user(&c, id).await, u);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_name_is_optional_and_null_when_absent() {
-    let app = spawn_app().await;
+on_both_backends!(the_name_is_optional_and_null_when_absent);
+async fn the_name_is_optional_and_null_when_absent(backend: Backend) {
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme").await;
     let u = app.invite(&c, "ada@example.com").await;
     assert_eq!(u["name"], Value::Null);
@@ -105,9 +105,9 @@ async fn the_name_is_optional_and_null_when_absent() {
     assert_eq!(u["name"], Value::Null);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_email_taken_in_another_letter_case_answers_409_user_exists() {
-    let app = spawn_app().await;
+on_both_backends!(an_email_taken_in_another_letter_case_answers_409_user_exists);
+async fn an_email_taken_in_another_letter_case_answers_409_user_exists(backend: Backend) {
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme").await;
     app.invite(&c, "Ada@Example.com").await;
     let resp = app
@@ -118,9 +118,9 @@ async fn an_email_taken_in_another_letter_case_answers_409_user_exists() {
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn of_simultaneous_invites_of_one_address_exactly_one_succeeds() {
-    let app = spawn_app().await;
+on_both_backends!(of_simultaneous_invites_of_one_address_exactly_one_succeeds);
+async fn of_simultaneous_invites_of_one_address_exactly_one_succeeds(backend: Backend) {
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme").await;
     let reqs = (0..8).map(|i| {
         let email = if i % 2 == 0 {
@@ -145,9 +145,9 @@ async fn of_simultaneous_invites_of_one_address_exactly_one_succeeds() {
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_same_email_may_be_invited_in_another_tenant() {
-    let app = spawn_app().await;
+on_both_backends!(the_same_email_may_be_invited_in_another_tenant);
+async fn the_same_email_may_be_invited_in_another_tenant(backend: Backend) {
+    let app = spawn_app(backend).await;
     let a = app.admin("A").await;
     let b = app.admin("B").await;
     let ua = app.invite(&a, "ada@example.com").await;
@@ -155,9 +155,9 @@ async fn the_same_email_may_be_invited_in_another_tenant() {
     assert_ne!(ua["id"], ub["id"]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_bodies_answer_400_naming_what_is_wrong() {
-    let app = spawn_app().await;
+on_both_backends!(bad_bodies_answer_400_naming_what_is_wrong);
+async fn bad_bodies_answer_400_naming_what_is_wrong(backend: Backend) {
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme").await;
     let cases = [
         (json!({ "email": "ada.example.com" }), "email"),
@@ -199,9 +199,9 @@ async fn bad_bodies_answer_400_naming_what_is_wrong() {
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_body_that_is_a_json_array_instead_of_an_object_answers_400() {
-    let app = spawn_app().await;
+on_both_backends!(a_body_that_is_a_json_array_instead_of_an_object_answers_400);
+async fn a_body_that_is_a_json_array_instead_of_an_object_answers_400(backend: Backend) {
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme").await;
     let resp = app.post_user(&c, &json!(["ada@example.com", "Ada"])).await;
     let err = assert_error(resp, 400, "invalid_request").await;
@@ -216,9 +216,9 @@ async fn a_body_that_is_a_json_array_instead_of_an_object_answers_400() {
     assert_error(resp, 400, "invalid_request").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_body_that_is_not_json_answers_415_and_a_huge_one_413() {
-    let app = spawn_app().await;
+on_both_backends!(a_body_that_is_not_json_answers_415_and_a_huge_one_413);
+async fn a_body_that_is_not_json_answers_415_and_a_huge_one_413(backend: Backend) {
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme").await;
     let plain = app
         .post("/v1/users")
@@ -242,9 +242,9 @@ async fn a_body_that_is_not_json_answers_415_and_a_huge_one_413() {
     assert_eq!(page["items"], json!([]));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reading_a_user_answers_200_or_404_and_counts_every_send() {
-    let app = spawn_app_with(|c| c.resend_cooldown = Duration::ZERO).await;
+on_both_backends!(reading_a_user_answers_200_or_404_and_counts_every_send);
+async fn reading_a_user_answers_200_or_404_and_counts_every_send(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.resend_cooldown = Duration::ZERO).await;
     let c = app.admin("Acme").await;
     let id = app.invite_id(&c, "ada@example.com").await;
     let before = app.user(&c, &id).await;
@@ -274,9 +274,9 @@ fn ids(page: &Value) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn listing_pages_50_users_by_default_and_accepts_limits_from_1_to_200() {
-    let app = spawn_app().await;
+on_both_backends!(listing_pages_50_users_by_default_and_accepts_limits_from_1_to_200);
+async fn listing_pages_50_users_by_default_and_accepts_limits_from_1_to_200(backend: Backend) {
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme").await;
     invite_n(&app, &c, 51, "u").await;
     let page = json_ok(app.list(&c, "").await, 200).await;
@@ -297,9 +297,9 @@ async fn listing_pages_50_users_by_default_and_accepts_limits_from_1_to_200() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn listing_filters_by_status_and_refuses_an_unknown_one() {
-    let app = spawn_app().await;
+on_both_backends!(listing_filters_by_status_and_refuses_an_unknown_one);
+async fn listing_filters_by_status_and_refuses_an_unknown_one(backend: Backend) {
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme").await;
     invite_n(&app, &c, 2, "inv").await;
     let (active, token) = app.invite_with_token(&c, "act@example.com").await;
@@ -318,9 +318,9 @@ async fn listing_filters_by_status_and_refuses_an_unknown_one() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn paging_with_after_walks_every_user_once_in_id_order() {
-    let app = spawn_app().await;
+on_both_backends!(paging_with_after_walks_every_user_once_in_id_order);
+async fn paging_with_after_walks_every_user_once_in_id_order(backend: Backend) {
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme").await;
     let mut all = invite_n(&app, &c, 7, "p").await;
     all.sort();
@@ -354,9 +354,9 @@ async fn paging_with_after_walks_every_user_once_in_id_order() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn listing_never_shows_another_tenants_users() {
-    let app = spawn_app().await;
+on_both_backends!(listing_never_shows_another_tenants_users);
+async fn listing_never_shows_another_tenants_users(backend: Backend) {
+    let app = spawn_app(backend).await;
     let a = app.admin("A").await;
     let b = app.admin("B").await;
     let mine = invite_n(&app, &a, 2, "a").await;
