@@ -436,10 +436,6 @@ async fn the_daily_cap_holds_across_instances_under_concurrency() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "BUG: serve migrates on start without coordination; of two instances started \
-            together on an empty database one exits non-zero with `applying migrations failed:` \
-            `relation \"tenants\" already exists` or `duplicate key value violates unique \
-            constraint \"pg_type_typname_nsp_index\"` (both create the migrations table)"]
 async fn two_instances_started_together_on_an_empty_database_both_come_up() {
     let Some(db) = PgDatabase::create().await else {
         eprintln!("skipped: BECKON_TEST_DATABASE_URL is unset");

@@ -78,10 +78,28 @@ impl Store {
 
     /// Applies the embedded migrations that have not been applied yet;
     /// running it again changes nothing.
+    ///
+    /// Instances starting together on one database race to apply the same
+    /// migration (no advisory locks, by design): the loser's DDL fails once
+    /// the winner commits. So a failed run is retried a few times; by then
+    /// the winner's migrations are recorded and the retry finds nothing to do.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        match &self.backend {
-            Backend::Postgres(db) => migrate::postgres(db).await,
-            Backend::Sqlite(db) => migrate::sqlite(db).await,
+        const ATTEMPTS: u32 = 5;
+        let mut attempt = 1;
+        loop {
+            let result = match &self.backend {
+                Backend::Postgres(db) => migrate::postgres(db).await,
+                Backend::Sqlite(db) => migrate::sqlite(db).await,
+            };
+            match result {
+                Err(StoreError::Unexpected(e)) if attempt < ATTEMPTS => {
+                    tracing::info!(attempt, error = %e, "migrations failed; retrying (another instance may be applying them)");
+                    tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt)))
+                        .await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
         }
     }
 
