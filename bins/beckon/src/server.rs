@@ -119,7 +119,7 @@ async fn worker_loop(deliver: Arc<DeliverOutbox>, mut stop: watch::Receiver<bool
             }
             Ok(_) => POLL,
             Err(e) => {
-                tracing::warn!(error = %e, "outbox step failed");
+                tracing::warn!(error = %format!("{:#}", anyhow::Error::new(e)), "outbox step failed");
                 POLL * 4
             }
         };

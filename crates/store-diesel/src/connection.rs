@@ -11,6 +11,7 @@ use diesel_async::pooled_connection::{
 };
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use tokio::runtime::Handle;
 
 /// The SQLite connection type: diesel's sync connection run on tokio's
 /// blocking pool.
@@ -141,6 +142,23 @@ db_type!(
 pub fn postgres(url: &str, opts: &StoreOptions) -> Result<PgDb, StoreError> {
     let mut config = ManagerConfig::<AsyncPgConnection>::default();
     config.recycling_method = fast();
+    let home = Handle::try_current().ok();
+    config.custom_setup = Box::new(move |url| {
+        let url = url.to_owned();
+        let home = home.clone();
+        Box::pin(async move {
+            // The connection's driver task runs on the runtime that opens
+            // it: open it on the store's, not on whichever HTTP worker
+            // asked first (those stop before the outbox worker on shutdown).
+            match home {
+                Some(home) => home
+                    .spawn(async move { AsyncPgConnection::establish(&url).await })
+                    .await
+                    .map_err(|e| ConnectionError::BadConnection(format!("connecting: {e}")))?,
+                None => AsyncPgConnection::establish(&url).await,
+            }
+        })
+    });
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
     PgDb::new(manager, opts.max_connections, opts.acquire_timeout)
 }
@@ -158,9 +176,11 @@ fn fast<C>() -> RecyclingMethod<C> {
 pub fn sqlite(path: &str, memory: bool, opts: &StoreOptions) -> Result<SqliteDb, StoreError> {
     let mut config = ManagerConfig::<SqliteConn>::default();
     config.recycling_method = fast();
+    let home = Handle::try_current().ok();
     config.custom_setup = Box::new(move |url| {
         let url = url.to_owned();
-        Box::pin(async move { open_sqlite(&url, memory).await })
+        let home = home.clone();
+        Box::pin(async move { open_sqlite(&url, memory, home).await })
     });
     let manager = AsyncDieselConnectionManager::<SqliteConn>::new_with_config(path, config);
     // Every connection to ":memory:" is a database of its own: one
@@ -172,8 +192,27 @@ pub fn sqlite(path: &str, memory: bool, opts: &StoreOptions) -> Result<SqliteDb,
 /// Opens one SQLite connection and sets it up. busy_timeout comes first so
 /// that switching the file to WAL waits for other connections instead of
 /// failing; foreign keys are off by default in SQLite.
-async fn open_sqlite(path: &str, memory: bool) -> Result<SqliteConn, ConnectionError> {
-    let mut conn = SqliteConn::establish(path).await?;
+///
+/// The connection runs its blocking work on the runtime the store was made
+/// on (`home`): a connection that kept the runtime of the HTTP worker that
+/// happened to open it would fail ("task was cancelled") once that worker
+/// stops, while the outbox worker still settles its last messages.
+async fn open_sqlite(
+    path: &str,
+    memory: bool,
+    home: Option<Handle>,
+) -> Result<SqliteConn, ConnectionError> {
+    let mut conn = match home {
+        // diesel-async ties a connection to the runtime current when it is
+        // established, so establish it from a task on the home runtime.
+        Some(home) => {
+            let path = path.to_owned();
+            home.spawn(async move { SqliteConn::establish(&path).await })
+                .await
+                .map_err(|e| ConnectionError::BadConnection(format!("opening SQLite: {e}")))??
+        }
+        None => SqliteConn::establish(path).await?,
+    };
     let pragmas = if memory {
         "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;"
     } else {
