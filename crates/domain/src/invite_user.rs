@@ -1,12 +1,9 @@
 //! Invite a new user: an unverified user in the caller's tenant and its first
 //! invite email, in one transaction. The first invite counts as a send.
 
-use std::sync::Arc;
-
 use beckon_ports::{
-    Action, AuditEntry, AuditLog, AuditOutcome, Authorizer, AuthzRequest, Clock, Decision, Email,
-    IdempotencyKey, IdempotencyStore, Invite, NewUser, Principal, Random, RequestId, Resource,
-    StoreError, User, UserId, UserName, UserRepo, UserStatus,
+    Action, AuditEntry, AuditOutcome, AuthzRequest, Decision, Email, IdempotencyKey, Invite,
+    NewUser, Principal, RequestId, Resource, StoreError, User, UserId, UserName, UserStatus,
 };
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -15,7 +12,7 @@ use crate::Ports;
 use crate::error::from_store_error;
 use crate::idempotency::{self, Lookup};
 use crate::policy::InvitePolicy;
-use crate::send::{Recipient, new_send};
+use crate::send::{Recipient, SendPorts, new_send};
 
 /// Rounds of "insert, lose to a concurrent twin, look again" before giving up.
 const MAX_ROUNDS: usize = 4;
@@ -71,12 +68,7 @@ from_store_error!(InviteUserError);
 
 /// The use case.
 pub struct InviteUser {
-    users: Arc<dyn UserRepo>,
-    idempotency: Arc<dyn IdempotencyStore>,
-    audit: Arc<dyn AuditLog>,
-    authorizer: Arc<dyn Authorizer>,
-    clock: Arc<dyn Clock>,
-    random: Arc<dyn Random>,
+    p: SendPorts,
     policy: InvitePolicy,
 }
 
@@ -84,12 +76,7 @@ impl InviteUser {
     /// Builds the use case from the ports it needs.
     pub fn new(ports: &Ports, policy: InvitePolicy) -> Self {
         Self {
-            users: ports.users.clone(),
-            idempotency: ports.idempotency.clone(),
-            audit: ports.audit.clone(),
-            authorizer: ports.authorizer.clone(),
-            clock: ports.clock.clone(),
-            random: ports.random.clone(),
+            p: SendPorts::new(ports),
             policy,
         }
     }
@@ -98,12 +85,12 @@ impl InviteUser {
     #[tracing::instrument(name = "invite_user", skip_all, fields(tenant_id = %cmd.principal.tenant_id))]
     pub async fn execute(&self, cmd: &InviteCommand) -> Result<InviteOutcome, InviteUserError> {
         let tenant = cmd.principal.tenant_id;
-        let decision = self.authorizer.authorize(&AuthzRequest {
+        let decision = self.p.authorizer.authorize(&AuthzRequest {
             principal: cmd.principal.clone(),
             action: Action::InviteUser,
             resource: Resource::Tenant { id: tenant },
         });
-        let now = self.clock.now();
+        let now = self.p.clock.now();
         if let Decision::Deny { notices } = decision {
             self.audit(cmd, None, AuditOutcome::Forbidden, now).await?;
             return Err(InviteUserError::Forbidden { notices });
@@ -112,8 +99,8 @@ impl InviteUser {
         let fingerprint = fingerprint(cmd);
         let key = cmd.idempotency_key.as_ref();
         for _ in 0..MAX_ROUNDS {
-            let now = self.clock.now();
-            match idempotency::lookup(&*self.idempotency, tenant, key, &fingerprint, now).await? {
+            let now = self.p.clock.now();
+            match idempotency::lookup(&*self.p.idempotency, tenant, key, &fingerprint, now).await? {
                 Lookup::Fresh => {}
                 Lookup::Replay(stored) => {
                     let user: User = serde_json::from_str(&stored).map_err(|e| {
@@ -136,7 +123,7 @@ impl InviteUser {
             }
 
             let new = self.new_user(cmd, &fingerprint, now)?;
-            match self.users.insert_invited(&new).await {
+            match self.p.users.insert_invited(&new).await {
                 Ok(()) => {
                     tracing::info!(user_id = %new.user.id, "user invited");
                     return Ok(InviteOutcome {
@@ -149,7 +136,7 @@ impl InviteUser {
                 Err(StoreError::EmailTaken) => {
                     // Taken by a concurrent twin under the same key? Then replay it.
                     let again =
-                        idempotency::lookup(&*self.idempotency, tenant, key, &fingerprint, now);
+                        idempotency::lookup(&*self.p.idempotency, tenant, key, &fingerprint, now);
                     if !matches!(again.await?, Lookup::Fresh) {
                         continue;
                     }
@@ -171,7 +158,7 @@ impl InviteUser {
         now: DateTime<Utc>,
     ) -> Result<NewUser, InviteUserError> {
         let tenant = cmd.principal.tenant_id;
-        let id = UserId::from_uuid(self.random.new_id());
+        let id = UserId::from_uuid(self.p.random.new_id());
         let to = Recipient {
             tenant_id: tenant,
             tenant_name: &cmd.principal.tenant_name,
@@ -179,8 +166,8 @@ impl InviteUser {
             email: &cmd.email,
             name: cmd.name.as_ref(),
         };
-        let send =
-            new_send(&*self.random, &self.policy, &to, now).map_err(InviteUserError::Unexpected)?;
+        let send = new_send(&*self.p.random, &self.policy, &to, now)
+            .map_err(InviteUserError::Unexpected)?;
         let user = User {
             id,
             tenant_id: tenant,
@@ -215,7 +202,7 @@ impl InviteUser {
         now: DateTime<Utc>,
     ) -> AuditEntry {
         AuditEntry {
-            id: self.random.new_id(),
+            id: self.p.random.new_id(),
             tenant_id: cmd.principal.tenant_id,
             user_id: user,
             key_id: cmd.principal.key_id,
@@ -234,6 +221,7 @@ impl InviteUser {
         now: DateTime<Utc>,
     ) -> Result<(), InviteUserError> {
         Ok(self
+            .p
             .audit
             .record(&self.entry(cmd, user, outcome, now))
             .await?)

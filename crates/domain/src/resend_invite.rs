@@ -2,13 +2,11 @@
 //! once, the email queued in the same transaction — within the cooldown and
 //! the daily cap, idempotent under a key, audited.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use beckon_ports::{
-    Action, AuditEntry, AuditLog, AuditOutcome, Authorizer, AuthzRequest, Clock, Decision,
-    IdempotencyKey, IdempotencyStore, Principal, Random, RequestId, Resource, Rotation, StoreError,
-    UserId, UserRepo, UserStatus, WriteOutcome,
+    Action, AuditEntry, AuditOutcome, AuthzRequest, Decision, IdempotencyKey, Principal, RequestId,
+    Resource, Rotation, StoreError, UserId, UserStatus, WriteOutcome,
 };
 use chrono::{DateTime, Utc};
 
@@ -17,7 +15,7 @@ use crate::error::from_store_error;
 use crate::idempotency::{self, Lookup};
 use crate::policy::InvitePolicy;
 use crate::rate_limit::{self, wait_before_send};
-use crate::send::{Recipient, new_send};
+use crate::send::{Recipient, SendPorts, new_send};
 
 /// How often a resend re-decides after losing a race before giving up. Each
 /// loss means another request committed, so a few rounds always settle it.
@@ -81,12 +79,7 @@ from_store_error!(ResendInviteError);
 
 /// The use case.
 pub struct ResendInvite {
-    users: Arc<dyn UserRepo>,
-    idempotency: Arc<dyn IdempotencyStore>,
-    audit: Arc<dyn AuditLog>,
-    authorizer: Arc<dyn Authorizer>,
-    clock: Arc<dyn Clock>,
-    random: Arc<dyn Random>,
+    p: SendPorts,
     policy: InvitePolicy,
 }
 
@@ -94,12 +87,7 @@ impl ResendInvite {
     /// Builds the use case from the ports it needs.
     pub fn new(ports: &Ports, policy: InvitePolicy) -> Self {
         Self {
-            users: ports.users.clone(),
-            idempotency: ports.idempotency.clone(),
-            audit: ports.audit.clone(),
-            authorizer: ports.authorizer.clone(),
-            clock: ports.clock.clone(),
-            random: ports.random.clone(),
+            p: SendPorts::new(ports),
             policy,
         }
     }
@@ -114,14 +102,14 @@ impl ResendInvite {
     )]
     pub async fn execute(&self, cmd: &ResendCommand) -> Result<ResendOutcome, ResendInviteError> {
         for _ in 0..MAX_ROUNDS {
-            let now = self.clock.now();
+            let now = self.p.clock.now();
             match self.decide(cmd, now).await? {
                 Decided::Done(outcome) => return Ok(outcome),
                 Decided::Refused(error, outcome) => {
                     self.audit(cmd, outcome, now).await?;
                     return Err(error);
                 }
-                Decided::Write(rotation) => match self.users.rotate_invite(&rotation).await {
+                Decided::Write(rotation) => match self.p.users.rotate_invite(&rotation).await {
                     Ok(WriteOutcome::Applied) => {
                         tracing::info!("invite resent");
                         return Ok(ResendOutcome::Sent);
@@ -144,9 +132,9 @@ impl ResendInvite {
         now: DateTime<Utc>,
     ) -> Result<Decided, ResendInviteError> {
         let tenant = cmd.principal.tenant_id;
-        let user = self.users.get(tenant, cmd.user_id).await?;
+        let user = self.p.users.get(tenant, cmd.user_id).await?;
 
-        let decision = self.authorizer.authorize(&AuthzRequest {
+        let decision = self.p.authorizer.authorize(&AuthzRequest {
             principal: cmd.principal.clone(),
             action: Action::ResendInvite,
             resource: Resource::User {
@@ -164,7 +152,7 @@ impl ResendInvite {
 
         let fingerprint = fingerprint(cmd.user_id);
         let key = cmd.idempotency_key.as_ref();
-        match idempotency::lookup(&*self.idempotency, tenant, key, &fingerprint, now).await? {
+        match idempotency::lookup(&*self.p.idempotency, tenant, key, &fingerprint, now).await? {
             Lookup::Fresh => {}
             Lookup::Replay(_) => {
                 self.audit(cmd, AuditOutcome::Replayed, now).await?;
@@ -195,7 +183,8 @@ impl ResendInvite {
         };
 
         let recent = if self.policy.daily_limit > 0 {
-            self.users
+            self.p
+                .users
                 .sends_since(tenant, user.id, now - rate_limit::WINDOW)
                 .await?
         } else {
@@ -216,7 +205,7 @@ impl ResendInvite {
             email: &user.email,
             name: user.name.as_ref(),
         };
-        let send = new_send(&*self.random, &self.policy, &to, now)
+        let send = new_send(&*self.p.random, &self.policy, &to, now)
             .map_err(ResendInviteError::Unexpected)?;
         Ok(Decided::Write(Box::new(Rotation {
             tenant_id: tenant,
@@ -230,7 +219,7 @@ impl ResendInvite {
 
     fn entry(&self, cmd: &ResendCommand, outcome: AuditOutcome, now: DateTime<Utc>) -> AuditEntry {
         AuditEntry {
-            id: self.random.new_id(),
+            id: self.p.random.new_id(),
             tenant_id: cmd.principal.tenant_id,
             user_id: Some(cmd.user_id),
             key_id: cmd.principal.key_id,
@@ -249,7 +238,7 @@ impl ResendInvite {
         outcome: AuditOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), ResendInviteError> {
-        Ok(self.audit.record(&self.entry(cmd, outcome, now)).await?)
+        Ok(self.p.audit.record(&self.entry(cmd, outcome, now)).await?)
     }
 }
 

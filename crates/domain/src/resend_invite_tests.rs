@@ -3,7 +3,7 @@
 use super::*;
 use crate::test_support::*;
 use beckon_ports::{IdempotencyRecord, StoreError, User};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 fn policy(cooldown: u64, cap: u32) -> InvitePolicy {
     InvitePolicy {

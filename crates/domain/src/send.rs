@@ -1,13 +1,39 @@
 //! One send of an invite: a fresh token, its expiry and the email carrying it.
 
+use std::sync::Arc;
+
 use beckon_ports::{
-    Email, InviteEmail, InviteSend, InviteToken, OutboxId, OutboxMessage, Random, TenantId,
-    TenantName, UserId, UserName,
+    AuditLog, Authorizer, Clock, Email, IdempotencyStore, InviteEmail, InviteSend, InviteToken,
+    OutboxId, OutboxMessage, Random, TenantId, TenantName, UserId, UserName, UserRepo,
 };
 use chrono::{DateTime, Utc};
 
+use crate::Ports;
 use crate::error::delta;
 use crate::policy::InvitePolicy;
+
+/// The ports every use case that sends an invite works with.
+pub(crate) struct SendPorts {
+    pub users: Arc<dyn UserRepo>,
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    pub audit: Arc<dyn AuditLog>,
+    pub authorizer: Arc<dyn Authorizer>,
+    pub clock: Arc<dyn Clock>,
+    pub random: Arc<dyn Random>,
+}
+
+impl SendPorts {
+    pub fn new(ports: &Ports) -> Self {
+        Self {
+            users: ports.users.clone(),
+            idempotency: ports.idempotency.clone(),
+            audit: ports.audit.clone(),
+            authorizer: ports.authorizer.clone(),
+            clock: ports.clock.clone(),
+            random: ports.random.clone(),
+        }
+    }
+}
 
 /// Who the send is for.
 pub(crate) struct Recipient<'a> {
