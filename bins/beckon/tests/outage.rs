@@ -30,7 +30,7 @@ use tokio::task::{AbortHandle, JoinHandle};
 use crate::pg::{PgDatabase, host_port, with_host_port};
 
 /// The anti-hang bound on one request during an outage (the acquire timeout
-/// is 1 s): generous, not a performance target.
+/// is 1 s, so one operation may run 2 s): generous, not a performance target.
 const PROMPT: Duration = Duration::from_secs(5);
 /// How long the test waits for anything at all before calling it a hang.
 const HANG: Duration = Duration::from_secs(20);
@@ -410,10 +410,6 @@ async fn with_the_database_down_routes_answer_503_promptly_and_service_resumes_w
 
 /// A network partition: the connections stay open, nothing comes back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "BUG: only the pool wait is bounded, not the operation; a request (and /readyz) \
-            that takes an idle pooled connection after the database went silent sends its \
-            query and waits forever (no answer after 20 s here; until the connection is cut), \
-            and holds that pool slot meanwhile; later ones answer 503 after the 1 s acquire timeout"]
 async fn with_the_database_silent_routes_answer_503_promptly_and_service_resumes_without_a_restart()
 {
     let Some(mut app) = Outage::start().await else {

@@ -116,6 +116,14 @@ impl Store {
     /// finishes or rolls back cleanly instead of being cut off halfway,
     /// which diesel-async does not clean up, and for `sqlite::memory:` would
     /// cost the pool its only connection and with it the database.
+    ///
+    /// The operation time limit (PostgreSQL) applies inside the task: each
+    /// body runs on its connection through `timed`, so a write to a server
+    /// that went silent still ends, with `Unavailable`, and frees its pool
+    /// slot; the connection it was cut off on is closed, which rolls its
+    /// transaction back (see `timed` for a COMMIT already sent). SQLite
+    /// writes, holding the write gate, are bounded by SQLite's busy timeout
+    /// instead (see `connection::sqlite`).
     async fn detached<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
     where
         T: Send + 'static,

@@ -35,9 +35,7 @@ macro_rules! outbox_body {
             ) -> Result<Vec<ClaimedMessage>, StoreError> {
                 let (now, lease) = (DbTime::from(now), DbTime::from(lease_until));
                 let limit = i64::from(limit);
-                let rows = with_retry("claiming outbox messages", || async {
-                    let mut c = db.get().await?;
-                    let conn: &mut Conn = &mut c;
+                let rows = with_retry("claiming outbox messages", || db.timed(async |conn: &mut Conn| {
                     conn.$begin(async |c| {
                         let due = due_outbox
                             .select(due_outbox.field(outbox::id))
@@ -63,7 +61,7 @@ macro_rules! outbox_body {
                         Ok::<_, TxError>(rows)
                     })
                     .await
-                })
+                }))
                 .await?;
                 let mut claimed = rows
                     .into_iter()
@@ -109,9 +107,7 @@ macro_rules! outbox_body {
             /// Ends the lease of a pending message one way or another. Only
             /// pending rows change, so a late worker cannot undo a final state.
             async fn settle(db: &Db, id: OutboxId, what: &'static str, how: Settle<'_>) -> Result<(), StoreError> {
-                with_retry(what, || async {
-                    let mut c = db.get().await?;
-                    let conn: &mut Conn = &mut c;
+                with_retry(what, || db.timed(async |conn: &mut Conn| {
                     conn.$begin(async |c| {
                         let target = outbox::table
                             .filter(outbox::id.eq(DbUuid::from(id)))
@@ -147,7 +143,7 @@ macro_rules! outbox_body {
                         Ok::<_, TxError>(())
                     })
                     .await
-                })
+                }))
                 .await
             }
 

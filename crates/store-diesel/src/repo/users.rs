@@ -30,17 +30,16 @@ macro_rules! users_body {
             const INVITED: &str = UserStatus::Invited.as_str();
 
             pub async fn get(db: &Db, t: TenantId, id: UserId) -> Result<Option<User>, StoreError> {
-                let run = async {
-                    let mut c = db.get().await?;
+                let run = db.timed(async |c| {
                     let row = users::table
                         .filter(users::tenant_id.eq(DbUuid::from(t)))
                         .filter(users::id.eq(DbUuid::from(id)))
                         .select(UserRow::as_select())
-                        .first::<UserRow>(&mut c)
+                        .first::<UserRow>(c)
                         .await
                         .optional()?;
                     row.map(UserRow::into_user).transpose()
-                };
+                });
                 run.await
                     .map_err(|e: TxError| e.into_store("reading a user"))
             }
@@ -50,8 +49,7 @@ macro_rules! users_body {
                 t: TenantId,
                 q: &ListQuery,
             ) -> Result<Vec<User>, StoreError> {
-                let run = async {
-                    let mut c = db.get().await?;
+                let run = db.timed(async |c| {
                     let mut query = users::table
                         .filter(users::tenant_id.eq(DbUuid::from(t)))
                         .select(UserRow::as_select())
@@ -64,11 +62,11 @@ macro_rules! users_body {
                     if let Some(after) = q.after {
                         query = query.filter(users::id.gt(DbUuid::from(after)));
                     }
-                    let rows = query.load::<UserRow>(&mut c).await?;
+                    let rows = query.load::<UserRow>(c).await?;
                     rows.into_iter()
                         .map(UserRow::into_user)
                         .collect::<Result<Vec<_>, _>>()
-                };
+                });
                 run.await
                     .map_err(|e: TxError| e.into_store("listing users"))
             }
@@ -78,17 +76,16 @@ macro_rules! users_body {
                 db: &Db,
                 hash: &SecretHash,
             ) -> Result<Option<User>, StoreError> {
-                let run = async {
-                    let mut c = db.get().await?;
+                let run = db.timed(async |c| {
                     let row = users::table
                         .filter(users::invite_token_hash.eq(hash.to_hex()))
                         .filter(users::status.eq(INVITED))
                         .select(UserRow::as_select())
-                        .first::<UserRow>(&mut c)
+                        .first::<UserRow>(c)
                         .await
                         .optional()?;
                     row.map(UserRow::into_user).transpose()
-                };
+                });
                 run.await
                     .map_err(|e: TxError| e.into_store("finding a user by token"))
             }
@@ -99,27 +96,26 @@ macro_rules! users_body {
                 user: UserId,
                 since: DateTime<Utc>,
             ) -> Result<Vec<DateTime<Utc>>, StoreError> {
-                let run = async {
-                    let mut c = db.get().await?;
+                let run = db.timed(async |c| {
                     let at = invite_sends::table
                         .filter(invite_sends::tenant_id.eq(DbUuid::from(t)))
                         .filter(invite_sends::user_id.eq(DbUuid::from(user)))
                         .filter(invite_sends::sent_at.ge(DbTime::from(since)))
                         .order(invite_sends::sent_at.asc())
                         .select(invite_sends::sent_at)
-                        .load::<DbTime>(&mut c)
+                        .load::<DbTime>(c)
                         .await?;
                     Ok(at.into_iter().map(DbTime::get).collect())
-                };
+                });
                 run.await
                     .map_err(|e: TxError| e.into_store("reading sends"))
             }
 
             pub async fn insert_invited(db: &Db, new: &NewUser) -> Result<(), StoreError> {
-                with_retry("inviting a user", || async {
-                    let mut c = db.get().await?;
-                    let conn: &mut Conn = &mut c;
-                    conn.$begin(async |c| tx_insert_invited(c, new).await).await
+                with_retry("inviting a user", || {
+                    db.timed(async |conn: &mut Conn| {
+                        conn.$begin(async |c| tx_insert_invited(c, new).await).await
+                    })
                 })
                 .await
             }
@@ -152,10 +148,10 @@ macro_rules! users_body {
             }
 
             pub async fn rotate_invite(db: &Db, r: &Rotation) -> Result<WriteOutcome, StoreError> {
-                with_retry("rotating an invite", || async {
-                    let mut c = db.get().await?;
-                    let conn: &mut Conn = &mut c;
-                    conn.$begin(async |c| tx_rotate_invite(c, r).await).await
+                with_retry("rotating an invite", || {
+                    db.timed(async |conn: &mut Conn| {
+                        conn.$begin(async |c| tx_rotate_invite(c, r).await).await
+                    })
                 })
                 .await
             }
@@ -199,32 +195,32 @@ macro_rules! users_body {
                 expected_version: i64,
                 at: DateTime<Utc>,
             ) -> Result<WriteOutcome, StoreError> {
-                with_retry("activating a user", || async {
-                    let mut c = db.get().await?;
-                    let conn: &mut Conn = &mut c;
-                    conn.$begin(async |c| {
-                        let updated = diesel::update(
-                            users::table
-                                .filter(users::tenant_id.eq(DbUuid::from(t)))
-                                .filter(users::id.eq(DbUuid::from(user)))
-                                .filter(users::version.eq(expected_version))
-                                .filter(users::status.eq(INVITED)),
-                        )
-                        .set((
-                            users::status.eq(UserStatus::Active.as_str()),
-                            users::verified_at.eq(DbTime::from(at)),
-                            users::invite_token_hash.eq(None::<String>),
-                            users::version.eq(users::version + 1),
-                        ))
-                        .execute(c)
-                        .await?;
-                        Ok::<_, TxError>(if updated == 0 {
-                            WriteOutcome::Stale
-                        } else {
-                            WriteOutcome::Applied
+                with_retry("activating a user", || {
+                    db.timed(async |conn: &mut Conn| {
+                        conn.$begin(async |c| {
+                            let updated = diesel::update(
+                                users::table
+                                    .filter(users::tenant_id.eq(DbUuid::from(t)))
+                                    .filter(users::id.eq(DbUuid::from(user)))
+                                    .filter(users::version.eq(expected_version))
+                                    .filter(users::status.eq(INVITED)),
+                            )
+                            .set((
+                                users::status.eq(UserStatus::Active.as_str()),
+                                users::verified_at.eq(DbTime::from(at)),
+                                users::invite_token_hash.eq(None::<String>),
+                                users::version.eq(users::version + 1),
+                            ))
+                            .execute(c)
+                            .await?;
+                            Ok::<_, TxError>(if updated == 0 {
+                                WriteOutcome::Stale
+                            } else {
+                                WriteOutcome::Applied
+                            })
                         })
+                        .await
                     })
-                    .await
                 })
                 .await
             }

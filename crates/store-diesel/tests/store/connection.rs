@@ -122,3 +122,34 @@ async fn a_sqlite_file_is_switched_to_write_ahead_logging() {
             .unwrap();
     assert_eq!(mode.journal_mode, "wal");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_write_blocked_by_another_writer_is_unavailable_and_the_store_recovers() {
+    use diesel_async::SimpleAsyncConnection;
+    let (store, db) = crate::support::TestDb::sqlite().await;
+    tenant(&store, "Before").await;
+
+    // Another connection (another process, say) holds the write lock: the
+    // write waits out SQLite's 5 s busy timeout, which is its bound (the
+    // store puts no time limit of its own on SQLite work).
+    let mut blocker = db.connect_sqlite().await;
+    blocker.batch_execute("BEGIN IMMEDIATE").await.unwrap();
+    let t = beckon_ports::Tenant {
+        id: beckon_ports::TenantId::from_uuid(uuid::Uuid::now_v7()),
+        name: beckon_ports::TenantName::parse("Blocked").unwrap(),
+        created_at: t0(),
+    };
+    let started = Instant::now();
+    let err = TenantRepo::create(&store, &t).await.unwrap_err();
+    let took = started.elapsed();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    // Reads still answer meanwhile (WAL).
+    assert!(TenantRepo::get(&store, t.id).await.unwrap().is_none());
+
+    blocker.batch_execute("ROLLBACK").await.unwrap();
+    // The write that failed changed nothing; the store writes again.
+    assert!(TenantRepo::get(&store, t.id).await.unwrap().is_none());
+    TenantRepo::create(&store, &t).await.unwrap();
+    assert!(TenantRepo::get(&store, t.id).await.unwrap().is_some());
+}
