@@ -17,12 +17,25 @@ pub struct Caller {
     pub request_id: RequestId,
 }
 
-/// Runs checks 1–3. `path_id` is the `{id}` segment when the route has one;
-/// it is parsed in step 2 and returned.
-pub async fn caller(
+/// Runs checks 1–3 for a route without a path id.
+pub async fn caller(req: &HttpRequest, state: &AppState) -> Result<Caller, ApiError> {
+    checks(req, state, false).await.map(|(caller, _)| caller)
+}
+
+/// Runs checks 1–3 for a `/v1/users/{id}…` route; the id is parsed in step 2.
+pub async fn caller_for_user(
     req: &HttpRequest,
     state: &AppState,
-    path_id: Option<&str>,
+) -> Result<(Caller, UserId), ApiError> {
+    let (caller, user) = checks(req, state, true).await?;
+    let user = user.ok_or_else(|| ApiError::invalid("id", "The user id is required."))?;
+    Ok((caller, user))
+}
+
+async fn checks(
+    req: &HttpRequest,
+    state: &AppState,
+    has_path_id: bool,
 ) -> Result<(Caller, Option<UserId>), ApiError> {
     // 1. Credential.
     let bearer = bearer(req).ok_or_else(ApiError::unauthenticated)?;
@@ -37,6 +50,7 @@ pub async fn caller(
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .ok_or_else(|| ApiError::invalid("X-Tenant-ID", "X-Tenant-ID must be a UUID."))?;
+    let path_id = has_path_id.then(|| req.match_info().get("id").unwrap_or(""));
     let user_id = match path_id {
         Some(raw) => Some(
             raw.parse::<UserId>()

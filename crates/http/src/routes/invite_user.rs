@@ -38,7 +38,7 @@ pub async fn handle(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (caller, _) = caller(&req, &state, None).await?;
+    let caller = caller(&req, &state).await?;
     let idempotency_key = idempotency_key(&req)?;
     let body: InviteRequest = body::json(&req, payload, state.body_limit).await?;
     let email =

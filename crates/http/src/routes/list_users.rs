@@ -42,7 +42,7 @@ pub async fn handle(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (caller, _) = caller(&req, &state, None).await?;
+    let caller = caller(&req, &state).await?;
     let q: Query = serde_urlencoded::from_str(req.query_string())
         .map_err(|_| ApiError::invalid("query", "The query string could not be parsed."))?;
     let status =

@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::AppState;
-use crate::auth::caller;
+use crate::auth::caller_for_user;
 use crate::dto::UserBody;
 use crate::error::{ApiError, ErrorBody};
 
@@ -30,8 +30,7 @@ pub async fn handle(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (caller, user_id) = caller(&req, &state, req.match_info().get("id")).await?;
-    let user_id = user_id.ok_or_else(|| ApiError::invalid("id", "The user id is required."))?;
+    let (caller, user_id) = caller_for_user(&req, &state).await?;
     let user = state
         .beckon
         .read_user

@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use beckon_domain::ResendCommand;
 
 use crate::AppState;
-use crate::auth::{caller, idempotency_key};
+use crate::auth::{caller_for_user, idempotency_key};
 use crate::dto::MessageBody;
 use crate::error::{ApiError, ErrorBody};
 
@@ -35,8 +35,7 @@ pub async fn handle(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (caller, user_id) = caller(&req, &state, req.match_info().get("id")).await?;
-    let user_id = user_id.ok_or_else(|| ApiError::invalid("id", "The user id is required."))?;
+    let (caller, user_id) = caller_for_user(&req, &state).await?;
     let cmd = ResendCommand {
         principal: caller.principal,
         user_id,
