@@ -1,11 +1,16 @@
 //! Drain the outbox: send due messages through the Mailer, mark them sent
 //! (erasing the token), retry transient failures with exponential backoff and
 //! jitter, give up into `failed` after a bounded number of attempts or age.
+//! One claim and one settle per batch: two write transactions for up to
+//! `batch` messages, none while nothing is due.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use beckon_ports::{ClaimedMessage, Clock, MailError, Mailer, OutboxRepo, Random, StoreError};
+use beckon_ports::{
+    ClaimedMessage, Clock, DeliveryOutcome, MailError, Mailer, OutboxRepo, Random, Settlement,
+    StoreError,
+};
 use chrono::{DateTime, Utc};
 use futures_util::{StreamExt, stream};
 
@@ -24,6 +29,9 @@ pub struct DeliveryReport {
     pub retried: usize,
     /// Given up.
     pub failed: usize,
+    /// Handled, but not settled: the lease ran out first and another claim
+    /// took the message over (its outcome is that claim's to record).
+    pub lost_lease: usize,
 }
 
 /// The worker's step.
@@ -47,15 +55,25 @@ impl DeliverOutbox {
         }
     }
 
-    /// Claims one batch of due messages and handles them, up to
-    /// `concurrency` at a time. A caller loops: at once again when the batch
-    /// was full, after a pause otherwise. A store failure while settling one
-    /// message does not stop the others; the first such failure is returned
-    /// after the batch (the unsettled message's lease expires and it is
-    /// claimed again).
+    /// Claims one batch of due messages, sends them up to `concurrency` at
+    /// a time, then settles the whole batch in one store call. A caller
+    /// loops: at once again when the batch was full, after a pause
+    /// otherwise.
+    ///
+    /// An idle queue costs one read and no write: the claim (a write) only
+    /// runs when the store says something is due.
+    ///
+    /// The lease covers the worst case of a batch: every round of
+    /// `concurrency` sends taking the mailer's `max_send_time`, plus the
+    /// policy's margin for claiming and settling. Should a lease run out
+    /// all the same, the settle is fenced by it and changes nothing another
+    /// claim took over; the report counts those as `lost_lease`.
     pub async fn run_once(&self) -> Result<DeliveryReport, StoreError> {
         let now = self.clock.now();
-        let lease_until = now + delta(self.policy.lease);
+        if !self.outbox.any_due(now).await? {
+            return Ok(DeliveryReport::default());
+        }
+        let lease_until = now + delta(self.lease());
         let batch = self
             .outbox
             .claim_due(now, lease_until, self.policy.batch)
@@ -64,56 +82,74 @@ impl DeliverOutbox {
             claimed: batch.len(),
             ..DeliveryReport::default()
         };
-        let mut settled = stream::iter(batch)
-            .map(|message| self.deliver(message))
-            .buffer_unordered(self.policy.concurrency.max(1));
-        let mut first_error = None;
-        while let Some(result) = settled.next().await {
-            match result {
-                Ok(Settled::Sent) => report.sent += 1,
-                Ok(Settled::Retried) => report.retried += 1,
-                Ok(Settled::Failed) => report.failed += 1,
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                }
+        if batch.is_empty() {
+            return Ok(report);
+        }
+        let outcomes: Vec<Settlement> = stream::iter(batch)
+            .map(|message| self.attempt(message))
+            .buffer_unordered(self.policy.concurrency.max(1))
+            .collect()
+            .await;
+        for s in &outcomes {
+            match s.outcome {
+                DeliveryOutcome::Sent => report.sent += 1,
+                DeliveryOutcome::Retry { .. } => report.retried += 1,
+                DeliveryOutcome::Failed { .. } => report.failed += 1,
             }
         }
-        match first_error {
-            Some(e) => Err(e),
-            None => Ok(report),
+        let settled = self
+            .outbox
+            .settle(lease_until, self.clock.now(), &outcomes)
+            .await?;
+        report.lost_lease = outcomes.len().saturating_sub(settled);
+        if report.lost_lease > 0 {
+            tracing::warn!(
+                lost = report.lost_lease,
+                "leases ran out before settling; another claim took those messages over"
+            );
         }
+        Ok(report)
     }
 
-    /// Sends one message and settles it.
-    async fn deliver(&self, message: ClaimedMessage) -> Result<Settled, StoreError> {
+    /// How long a batch stays leased (see [`DeliverOutbox::run_once`]).
+    pub fn lease(&self) -> Duration {
+        let concurrency = u32::try_from(self.policy.concurrency.max(1)).unwrap_or(u32::MAX);
+        let rounds = self.policy.batch.max(1).div_ceil(concurrency);
+        self.mailer
+            .max_send_time()
+            .saturating_mul(rounds)
+            .saturating_add(self.policy.lease_margin)
+    }
+
+    /// Sends one message and says how its attempt ended.
+    async fn attempt(&self, message: ClaimedMessage) -> Settlement {
         let result = self.mailer.send(message.id, &message.email).await;
         let now = self.clock.now();
-        match result {
+        let id = message.id;
+        let outcome = match result {
             Ok(()) => {
-                self.outbox.mark_sent(message.id, now).await?;
-                tracing::info!(outbox_id = %message.id, attempt = message.attempt, "invite email delivered");
-                Ok(Settled::Sent)
+                tracing::info!(outbox_id = %id, attempt = message.attempt, "invite email delivered");
+                DeliveryOutcome::Sent
             }
             Err(MailError::Permanent(reason)) => {
-                self.outbox.mark_failed(message.id, now, &reason).await?;
-                tracing::warn!(outbox_id = %message.id, %reason, "invite email rejected permanently");
-                Ok(Settled::Failed)
+                tracing::warn!(outbox_id = %id, %reason, "invite email rejected permanently");
+                DeliveryOutcome::Failed { reason }
             }
             Err(MailError::Transient(reason)) if self.exhausted(&message, now) => {
-                let why = format!("gave up after {} attempts: {reason}", message.attempt);
-                self.outbox.mark_failed(message.id, now, &why).await?;
-                tracing::warn!(outbox_id = %message.id, %reason, "invite email given up");
-                Ok(Settled::Failed)
+                tracing::warn!(outbox_id = %id, %reason, "invite email given up");
+                DeliveryOutcome::Failed {
+                    reason: format!("gave up after {} attempts: {reason}", message.attempt),
+                }
             }
             Err(MailError::Transient(reason)) => {
-                let next = now + delta(self.backoff(message.attempt));
-                self.outbox
-                    .schedule_retry(message.id, next, &reason)
-                    .await?;
-                tracing::info!(outbox_id = %message.id, %reason, "invite email will be retried");
-                Ok(Settled::Retried)
+                tracing::info!(outbox_id = %id, %reason, "invite email will be retried");
+                DeliveryOutcome::Retry {
+                    next_attempt_at: now + delta(self.backoff(message.attempt)),
+                    error: reason,
+                }
             }
-        }
+        };
+        Settlement { id, outcome }
     }
 
     fn exhausted(&self, message: &ClaimedMessage, now: DateTime<Utc>) -> bool {
@@ -136,13 +172,6 @@ impl DeliverOutbox {
             .below(u64::try_from(half.as_millis()).unwrap_or(u64::MAX));
         half + Duration::from_millis(jitter_ms)
     }
-}
-
-/// How one message ended this attempt.
-enum Settled {
-    Sent,
-    Retried,
-    Failed,
 }
 
 #[cfg(test)]

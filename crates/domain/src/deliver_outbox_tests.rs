@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::test_support::*;
-use beckon_ports::{ClaimedMessage, InviteEmail, Mailer, OutboxId};
+use beckon_ports::{ClaimedMessage, DeliveryOutcome, InviteEmail, Mailer, OutboxId, Settlement};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -30,13 +30,24 @@ fn policy() -> DeliveryPolicy {
         max_age: Duration::from_secs(3600),
         base_backoff: Duration::from_secs(10),
         max_backoff: Duration::from_secs(25),
-        lease: Duration::from_secs(60),
+        lease_margin: Duration::from_secs(30),
         batch: 10,
         concurrency: 4,
     }
 }
 
+/// The mock mailer's bound on one send.
+const MAX_SEND: Duration = Duration::from_secs(10);
+
+/// Something is due at 100 s and the claim returns `batch`; the lease is
+/// 3 rounds of 4 sends × 10 s + 30 s of margin = 60 s.
 fn claiming(b: &mut PortsBuilder, batch: Vec<ClaimedMessage>) {
+    b.clock = fixed_clock(100);
+    b.mailer.expect_max_send_time().return_const(MAX_SEND);
+    b.outbox
+        .expect_any_due()
+        .withf(|now| *now == at_secs(100))
+        .returning(|_| Ok(true));
     b.outbox
         .expect_claim_due()
         .withf(|now, lease, limit| *now == at_secs(100) && *lease == at_secs(160) && *limit == 10)
@@ -44,28 +55,57 @@ fn claiming(b: &mut PortsBuilder, batch: Vec<ClaimedMessage>) {
         .return_once(move |_, _, _| Ok(batch));
 }
 
-#[tokio::test]
-async fn delivered_messages_are_marked_sent_which_erases_the_token() {
-    let mut b = PortsBuilder::new();
-    b.clock = fixed_clock(100);
-    claiming(&mut b, vec![message(1, 1), message(2, 1)]);
-    b.mailer.expect_send().times(2).returning(|_, _| Ok(()));
+/// Expects one settle of the claim leased until 160 s, hands its outcomes
+/// (by message number) to `check` and answers that all were settled.
+fn settling(b: &mut PortsBuilder, check: impl Fn(&[(u128, DeliveryOutcome)]) + Send + 'static) {
     b.outbox
-        .expect_mark_sent()
-        .withf(|_, at| *at == at_secs(100))
-        .times(2)
-        .returning(|_, _| Ok(()));
-    let report = DeliverOutbox::new(&b.build(), policy())
+        .expect_settle()
+        .withf(|lease, at, _| *lease == at_secs(160) && *at == at_secs(100))
+        .times(1)
+        .returning(move |_, _, outcomes: &[Settlement]| {
+            let mut seen: Vec<(u128, DeliveryOutcome)> = outcomes
+                .iter()
+                .map(|s| (s.id.as_uuid().as_u128(), s.outcome.clone()))
+                .collect();
+            seen.sort_by_key(|(n, _)| *n);
+            check(&seen);
+            Ok(outcomes.len())
+        });
+}
+
+async fn run(b: PortsBuilder) -> DeliveryReport {
+    DeliverOutbox::new(&b.build(), policy())
         .run_once()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_idle_queue_costs_one_read_and_no_claim() {
+    let mut b = PortsBuilder::new();
+    b.outbox.expect_any_due().times(1).returning(|_| Ok(false));
+    b.outbox.expect_claim_due().never();
+    b.outbox.expect_settle().never();
+    assert_eq!(run(b).await, DeliveryReport::default());
+}
+
+#[tokio::test]
+async fn delivered_messages_are_settled_as_sent_in_one_call() {
+    let mut b = PortsBuilder::new();
+    claiming(&mut b, vec![message(1, 1), message(2, 1)]);
+    b.mailer.expect_send().times(2).returning(|_, _| Ok(()));
+    settling(&mut b, |seen| {
+        assert_eq!(
+            seen,
+            [(1, DeliveryOutcome::Sent), (2, DeliveryOutcome::Sent)]
+        );
+    });
     assert_eq!(
-        report,
+        run(b).await,
         DeliveryReport {
             claimed: 2,
             sent: 2,
-            retried: 0,
-            failed: 0
+            ..DeliveryReport::default()
         }
     );
 }
@@ -73,21 +113,22 @@ async fn delivered_messages_are_marked_sent_which_erases_the_token() {
 #[tokio::test]
 async fn a_permanent_rejection_fails_the_message_at_once_with_the_reason() {
     let mut b = PortsBuilder::new();
-    b.clock = fixed_clock(100);
     claiming(&mut b, vec![message(1, 1)]);
     b.mailer
         .expect_send()
         .returning(|_, _| Err(MailError::Permanent("550 no such user".into())));
-    b.outbox
-        .expect_mark_failed()
-        .withf(|_, _, reason| reason == "550 no such user")
-        .times(1)
-        .returning(|_, _, _| Ok(()));
-    let report = DeliverOutbox::new(&b.build(), policy())
-        .run_once()
-        .await
-        .unwrap();
-    assert_eq!(report.failed, 1);
+    settling(&mut b, |seen| {
+        assert_eq!(
+            seen,
+            [(
+                1,
+                DeliveryOutcome::Failed {
+                    reason: "550 no such user".into()
+                }
+            )]
+        );
+    });
+    assert_eq!(run(b).await.failed, 1);
 }
 
 #[tokio::test]
@@ -95,21 +136,18 @@ async fn a_transient_failure_is_retried_with_exponential_backoff() {
     // attempt 1 → 10 s, attempt 2 → 20 s; half of it is jitter (0 here).
     for (attempt, delay) in [(1, 5), (2, 10)] {
         let mut b = PortsBuilder::new();
-        b.clock = fixed_clock(100);
         claiming(&mut b, vec![message(1, attempt)]);
         b.mailer
             .expect_send()
             .returning(|_, _| Err(MailError::Transient("421 busy".into())));
-        b.outbox
-            .expect_schedule_retry()
-            .withf(move |_, next, err| *next == at_secs(100 + delay) && err == "421 busy")
-            .times(1)
-            .returning(|_, _, _| Ok(()));
-        let report = DeliverOutbox::new(&b.build(), policy())
-            .run_once()
-            .await
-            .unwrap();
-        assert_eq!(report.retried, 1, "attempt {attempt}");
+        settling(&mut b, move |seen| {
+            let retry = DeliveryOutcome::Retry {
+                next_attempt_at: at_secs(100 + delay),
+                error: "421 busy".into(),
+            };
+            assert_eq!(seen, [(1, retry)]);
+        });
+        assert_eq!(run(b).await.retried, 1, "attempt {attempt}");
     }
 }
 
@@ -124,30 +162,36 @@ async fn backoff_is_capped_and_jitter_stays_within_half_of_it() {
 }
 
 #[tokio::test]
+async fn the_lease_covers_every_round_of_sends_at_the_mailers_bound_plus_the_margin() {
+    let mut b = PortsBuilder::new();
+    b.mailer.expect_max_send_time().return_const(MAX_SEND);
+    let d = DeliverOutbox::new(&b.build(), policy());
+    // 10 messages, 4 at a time: 3 rounds of at most 10 s, then 30 s.
+    assert_eq!(d.lease(), Duration::from_secs(60));
+}
+
+#[tokio::test]
 async fn a_message_out_of_attempts_is_given_up_as_failed() {
     let mut b = PortsBuilder::new();
-    b.clock = fixed_clock(100);
     claiming(&mut b, vec![message(1, 3)]);
     b.mailer
         .expect_send()
         .returning(|_, _| Err(MailError::Transient("timeout".into())));
-    b.outbox
-        .expect_mark_failed()
-        .withf(|_, _, reason| reason.contains("3 attempts") && reason.contains("timeout"))
-        .times(1)
-        .returning(|_, _, _| Ok(()));
-    b.outbox.expect_schedule_retry().never();
-    let report = DeliverOutbox::new(&b.build(), policy())
-        .run_once()
-        .await
-        .unwrap();
-    assert_eq!(report.failed, 1);
+    settling(&mut b, |seen| {
+        let [(1, DeliveryOutcome::Failed { reason })] = seen else {
+            panic!("expected one failure, got {seen:?}");
+        };
+        assert!(reason.contains("3 attempts") && reason.contains("timeout"));
+    });
+    assert_eq!(run(b).await.failed, 1);
 }
 
 #[tokio::test]
 async fn a_message_older_than_the_max_age_is_given_up_as_failed() {
     let mut b = PortsBuilder::new();
     b.clock = fixed_clock(3700);
+    b.mailer.expect_max_send_time().return_const(MAX_SEND);
+    b.outbox.expect_any_due().returning(|_| Ok(true));
     b.outbox
         .expect_claim_due()
         .return_once(|_, _, _| Ok(vec![message(1, 1)]));
@@ -155,20 +199,24 @@ async fn a_message_older_than_the_max_age_is_given_up_as_failed() {
         .expect_send()
         .returning(|_, _| Err(MailError::Transient("refused".into())));
     b.outbox
-        .expect_mark_failed()
+        .expect_settle()
+        .withf(|_, _, outcomes| {
+            matches!(
+                outcomes,
+                [Settlement {
+                    outcome: DeliveryOutcome::Failed { .. },
+                    ..
+                }]
+            )
+        })
         .times(1)
-        .returning(|_, _, _| Ok(()));
-    let report = DeliverOutbox::new(&b.build(), policy())
-        .run_once()
-        .await
-        .unwrap();
-    assert_eq!(report.failed, 1);
+        .returning(|_, _, _| Ok(1));
+    assert_eq!(run(b).await.failed, 1);
 }
 
 #[tokio::test]
 async fn one_failing_message_does_not_stop_the_others() {
     let mut b = PortsBuilder::new();
-    b.clock = fixed_clock(100);
     claiming(&mut b, vec![message(1, 1), message(2, 1)]);
     b.mailer.expect_send().returning(|id, _| {
         if id.as_uuid().as_u128() == 1 {
@@ -177,34 +225,53 @@ async fn one_failing_message_does_not_stop_the_others() {
             Ok(())
         }
     });
-    b.outbox
-        .expect_schedule_retry()
-        .times(1)
-        .returning(|_, _, _| Ok(()));
-    b.outbox
-        .expect_mark_sent()
-        .times(1)
-        .returning(|_, _| Ok(()));
-    let report = DeliverOutbox::new(&b.build(), policy())
-        .run_once()
-        .await
-        .unwrap();
+    settling(&mut b, |seen| {
+        assert!(matches!(seen[0], (1, DeliveryOutcome::Retry { .. })));
+        assert_eq!(seen[1], (2, DeliveryOutcome::Sent));
+    });
     assert_eq!(
-        report,
+        run(b).await,
         DeliveryReport {
             claimed: 2,
             sent: 1,
             retried: 1,
-            failed: 0
+            ..DeliveryReport::default()
         }
     );
 }
 
 #[tokio::test]
-async fn an_outage_while_claiming_is_reported() {
+async fn an_outage_while_looking_for_work_or_claiming_is_reported() {
     let mut b = PortsBuilder::new();
+    b.outbox.expect_any_due().returning(|_| Err(unavailable()));
+    let result = DeliverOutbox::new(&b.build(), policy()).run_once().await;
+    assert!(matches!(
+        result,
+        Err(beckon_ports::StoreError::Unavailable(_))
+    ));
+
+    let mut b = PortsBuilder::new();
+    b.mailer.expect_max_send_time().return_const(MAX_SEND);
+    b.outbox.expect_any_due().returning(|_| Ok(true));
     b.outbox
         .expect_claim_due()
+        .returning(|_, _, _| Err(unavailable()));
+    b.mailer.expect_send().never();
+    let result = DeliverOutbox::new(&b.build(), policy()).run_once().await;
+    assert!(matches!(
+        result,
+        Err(beckon_ports::StoreError::Unavailable(_))
+    ));
+}
+
+#[tokio::test]
+async fn an_outage_while_settling_is_reported_and_the_lease_brings_the_batch_back() {
+    let mut b = PortsBuilder::new();
+    claiming(&mut b, vec![message(1, 1), message(2, 1)]);
+    b.mailer.expect_send().times(2).returning(|_, _| Ok(()));
+    b.outbox
+        .expect_settle()
+        .times(1)
         .returning(|_, _, _| Err(unavailable()));
     let result = DeliverOutbox::new(&b.build(), policy()).run_once().await;
     assert!(matches!(
@@ -214,26 +281,18 @@ async fn an_outage_while_claiming_is_reported() {
 }
 
 #[tokio::test]
-async fn a_failure_to_settle_one_message_does_not_keep_the_others_unsettled() {
+async fn messages_whose_lease_ran_out_before_settling_are_counted_not_hidden() {
     let mut b = PortsBuilder::new();
-    b.clock = fixed_clock(100);
     claiming(&mut b, vec![message(1, 1), message(2, 1), message(3, 1)]);
     b.mailer.expect_send().times(3).returning(|_, _| Ok(()));
-    b.outbox.expect_mark_sent().times(3).returning(|id, _| {
-        if id.as_uuid().as_u128() == 2 {
-            Err(unavailable())
-        } else {
-            Ok(())
-        }
-    });
-    let result = DeliverOutbox::new(&b.build(), policy()).run_once().await;
-    assert!(matches!(
-        result,
-        Err(beckon_ports::StoreError::Unavailable(_))
-    ));
+    // Another claim took one of them over: the fenced settle changed two.
+    b.outbox.expect_settle().times(1).returning(|_, _, _| Ok(2));
+    let report = run(b).await;
+    assert_eq!((report.sent, report.lost_lease), (3, 1));
 }
 
-/// A mailer that takes a while and records how many sends overlap.
+/// A mailer that yields a few times per send and records how many sends
+/// overlap (no wall clock: overlap comes from polling, not from time).
 struct Slow {
     in_flight: Arc<AtomicUsize>,
     peak: Arc<AtomicUsize>,
@@ -244,9 +303,15 @@ impl Mailer for Slow {
     async fn send(&self, _: OutboxId, _: &InviteEmail) -> Result<(), MailError> {
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak.fetch_max(now, Ordering::SeqCst);
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        for _ in 0..8 {
+            tokio::task::yield_now().await;
+        }
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         Ok(())
+    }
+
+    fn max_send_time(&self) -> Duration {
+        MAX_SEND
     }
 }
 
@@ -254,12 +319,8 @@ impl Mailer for Slow {
 async fn a_batch_is_sent_concurrently_up_to_the_limit() {
     let peak = Arc::new(AtomicUsize::new(0));
     let mut b = PortsBuilder::new();
-    b.clock = fixed_clock(100);
     claiming(&mut b, (0..10).map(|n| message(n, 1)).collect());
-    b.outbox
-        .expect_mark_sent()
-        .times(10)
-        .returning(|_, _| Ok(()));
+    settling(&mut b, |seen| assert_eq!(seen.len(), 10));
     let mut ports = b.build();
     ports.mailer = Arc::new(Slow {
         in_flight: Arc::new(AtomicUsize::new(0)),

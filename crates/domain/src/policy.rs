@@ -34,8 +34,10 @@ pub struct DeliveryPolicy {
     pub base_backoff: Duration,
     /// The longest delay between two attempts.
     pub max_backoff: Duration,
-    /// How long a claimed message stays leased to one worker.
-    pub lease: Duration,
+    /// How long a batch stays leased beyond the time its sends may take
+    /// (`Mailer::max_send_time` for each round of `concurrency` sends):
+    /// room for claiming and settling it.
+    pub lease_margin: Duration,
     /// Messages claimed per step.
     pub batch: u32,
     /// Messages of one batch sent at the same time. Sending one at a time
@@ -50,7 +52,7 @@ impl Default for DeliveryPolicy {
             max_age: Duration::from_secs(24 * 3600),
             base_backoff: Duration::from_secs(5),
             max_backoff: Duration::from_secs(3600),
-            lease: Duration::from_secs(60),
+            lease_margin: Duration::from_secs(30),
             batch: 32,
             concurrency: 16,
         }

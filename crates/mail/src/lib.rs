@@ -12,6 +12,7 @@ mod transport;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use beckon_ports::{InviteEmail, MailError, Mailer, OutboxId};
@@ -36,7 +37,17 @@ pub fn mailer_from_url(url: &str, cfg: MailConfig) -> Result<Arc<dyn Mailer>, Ma
 pub struct LettreMailer {
     cfg: MailConfig,
     sink: Sink,
+    /// The bound on one whole send (see [`Mailer::max_send_time`]).
+    max_send: Duration,
 }
+
+/// How many connect or command timeouts one SMTP send may use up in all:
+/// a healthy send is a connection (often pooled), a handful of commands and
+/// the data, each bounded on its own by the transport's timeout; a server
+/// that drags every step out is cut off here instead.
+const SMTP_SEND_TIMEOUTS: u32 = 3;
+/// The bound on writing one message file.
+const FILE_SEND_TIME: Duration = Duration::from_secs(10);
 
 enum Sink {
     File(FileSink),
@@ -46,11 +57,18 @@ enum Sink {
 impl LettreMailer {
     /// Builds a mailer for a parsed transport. See [`mailer_from_url`].
     pub fn new(transport: Transport, cfg: MailConfig) -> Result<Self, MailConfigError> {
-        let sink = match transport {
-            Transport::File(dir) => Sink::File(FileSink::new(dir)?),
-            Transport::Smtp(target) => Sink::Smtp(SmtpSink::new(&target)?),
+        let (sink, max_send) = match transport {
+            Transport::File(dir) => (Sink::File(FileSink::new(dir)?), FILE_SEND_TIME),
+            Transport::Smtp(target) => (
+                Sink::Smtp(SmtpSink::new(&target)?),
+                target.timeout().saturating_mul(SMTP_SEND_TIMEOUTS),
+            ),
         };
-        Ok(Self { cfg, sink })
+        Ok(Self {
+            cfg,
+            sink,
+            max_send,
+        })
     }
 
     /// Where the file transport writes message `id`; `None` for SMTP.
@@ -81,9 +99,21 @@ impl Mailer for LettreMailer {
         // Bad stored data renders the same way every time: no retry helps.
         let message =
             render(id, email, &self.cfg).map_err(|e| MailError::Permanent(e.to_string()))?;
-        let result = match &self.sink {
-            Sink::File(f) => f.write(id, message.formatted()).await,
-            Sink::Smtp(s) => s.send(message, email).await,
+        let send = async {
+            match &self.sink {
+                Sink::File(f) => f.write(id, message.formatted()).await,
+                Sink::Smtp(s) => s.send(message, email).await,
+            }
+        };
+        // Dropping the send on expiry closes its connection before the
+        // server's final reply, so the server must not deliver it (a
+        // duplicate is still possible if it does: at least once).
+        let result = match tokio::time::timeout(self.max_send, send).await {
+            Ok(result) => result,
+            Err(_) => Err(MailError::Transient(format!(
+                "sending took longer than {:?}",
+                self.max_send
+            ))),
         };
         match &result {
             Ok(()) => tracing::debug!("message handed over"),
@@ -91,5 +121,9 @@ impl Mailer for LettreMailer {
             Err(e) => tracing::debug!(error = %e, "message not delivered"),
         }
         result
+    }
+
+    fn max_send_time(&self) -> Duration {
+        self.max_send
     }
 }

@@ -20,9 +20,9 @@ pub use error::{MailError, StoreError};
 pub use ids::{ApiKeyId, IdParseError, OutboxId, TenantId, UserId};
 pub use mail::Mailer;
 pub use model::{
-    ApiKeyRecord, AuditEntry, AuditOutcome, ClaimedMessage, IdempotencyRecord, IdempotencyWrite,
-    Invite, InviteEmail, InviteSend, ListQuery, NewUser, OutboxMessage, Principal, Rotation,
-    Tenant, User, UserStatus, WriteOutcome,
+    ApiKeyRecord, AuditEntry, AuditOutcome, ClaimedMessage, DeliveryOutcome, IdempotencyRecord,
+    IdempotencyWrite, Invite, InviteEmail, InviteSend, ListQuery, NewUser, OutboxMessage,
+    Principal, Rotation, Settlement, Tenant, User, UserStatus, WriteOutcome,
 };
 pub use secrets::{InviteToken, NewApiKey, PresentedApiKey, SecretHash};
 pub use store::{ApiKeyRepo, AuditLog, Health, IdempotencyStore, OutboxRepo, TenantRepo, UserRepo};

@@ -1,5 +1,7 @@
 //! The mail port: delivers one rendered invite.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 
 use crate::error::MailError;
@@ -14,4 +16,9 @@ pub trait Mailer: Send + Sync {
     /// `id` alone, so that every retry of one message carries the same one.
     /// MUST classify failures: `Permanent` only when retrying cannot help.
     async fn send(&self, id: OutboxId, email: &InviteEmail) -> Result<(), MailError>;
+
+    /// The longest one `send` may take: it MUST return within this (with
+    /// `Transient` when time ran out). The delivery worker leases messages
+    /// for long enough to send a whole batch at this pace.
+    fn max_send_time(&self) -> Duration;
 }

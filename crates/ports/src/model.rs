@@ -167,6 +167,34 @@ pub struct ClaimedMessage {
     pub created_at: DateTime<Utc>,
 }
 
+/// How one delivery attempt of a claimed message ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// The mail server accepted it.
+    Sent,
+    /// It failed for now; due again at `next_attempt_at`.
+    Retry {
+        /// When it is due again.
+        next_attempt_at: DateTime<Utc>,
+        /// Why this attempt failed (no address, no token).
+        error: String,
+    },
+    /// Given up for good.
+    Failed {
+        /// Why (no address, no token).
+        reason: String,
+    },
+}
+
+/// One claimed message and how its attempt ended, for `OutboxRepo::settle`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settlement {
+    /// The message.
+    pub id: OutboxId,
+    /// How the attempt ended.
+    pub outcome: DeliveryOutcome,
+}
+
 /// One send of an invite: the token that replaces any previous one, and the
 /// email that carries it. Written in one transaction with the user change.
 #[derive(Debug, Clone, PartialEq, Eq)]

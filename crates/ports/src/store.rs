@@ -9,10 +9,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::error::StoreError;
-use crate::ids::{ApiKeyId, OutboxId, TenantId, UserId};
+use crate::ids::{ApiKeyId, TenantId, UserId};
 use crate::model::{
     ApiKeyRecord, AuditEntry, ClaimedMessage, IdempotencyRecord, ListQuery, NewUser, Rotation,
-    Tenant, User, WriteOutcome,
+    Settlement, Tenant, User, WriteOutcome,
 };
 use crate::secrets::SecretHash;
 use crate::values::IdempotencyKey;
@@ -120,13 +120,26 @@ pub trait AuditLog: Send + Sync {
 }
 
 /// The transactional outbox, as the delivery worker sees it.
+///
+/// A claim is a lease, and the lease's end is the claim's fencing token:
+/// a message is settled only by the claim that still holds it. A worker
+/// that outlived its lease (a slow mail server) and lost the message to
+/// another worker's claim settles nothing, so it can neither end the other
+/// worker's lease (which would let a third claim the message) nor
+/// overwrite a newer attempt's outcome.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait OutboxRepo: Send + Sync {
+    /// Whether a claim at `now` would find anything: a pending message that
+    /// is due and not leased. MUST NOT write (an idle worker asks this many
+    /// times a second and must cost the database no write transaction).
+    async fn any_due(&self, now: DateTime<Utc>) -> Result<bool, StoreError>;
+
     /// Leases up to `limit` pending messages that are due (`next attempt <=
     /// now`) and not leased by someone else (lease expired or none), until
-    /// `lease_until`, counting the attempt. Two concurrent callers MUST NOT
-    /// receive the same message while its lease holds.
+    /// `lease_until`, counting the attempt; oldest first. Two concurrent
+    /// callers MUST NOT receive the same message while its lease holds.
+    /// `lease_until` MUST be later than `now`.
     async fn claim_due(
         &self,
         now: DateTime<Utc>,
@@ -134,27 +147,22 @@ pub trait OutboxRepo: Send + Sync {
         limit: u32,
     ) -> Result<Vec<ClaimedMessage>, StoreError>;
 
-    /// Marks delivered at `at`, ends the lease and erases the stored email
-    /// (and with it the token).
-    async fn mark_sent(&self, id: OutboxId, at: DateTime<Utc>) -> Result<(), StoreError>;
-
-    /// Ends the lease and makes the message due again at `next_attempt_at`,
-    /// recording why this attempt failed.
-    async fn schedule_retry(
+    /// Settles messages of the claim that leased them until `lease_until`,
+    /// all in one transaction, at `at`: `Sent` marks delivered, ends the
+    /// lease and erases the stored email (and with it the token); `Retry`
+    /// ends the lease and makes the message due again later, recording why;
+    /// `Failed` gives up, recording why, and erases the stored email.
+    ///
+    /// MUST change only messages that are still pending and still leased
+    /// until exactly `lease_until` (the fence); returns how many it changed.
+    /// Fewer than `outcomes.len()` means the others' leases ran out and
+    /// another claim took them over.
+    async fn settle(
         &self,
-        id: OutboxId,
-        next_attempt_at: DateTime<Utc>,
-        error: &str,
-    ) -> Result<(), StoreError>;
-
-    /// Gives up: marks `failed` at `at` with the reason, ends the lease and
-    /// erases the stored email.
-    async fn mark_failed(
-        &self,
-        id: OutboxId,
+        lease_until: DateTime<Utc>,
         at: DateTime<Utc>,
-        reason: &str,
-    ) -> Result<(), StoreError>;
+        outcomes: &[Settlement],
+    ) -> Result<usize, StoreError>;
 }
 
 /// Liveness of the store, for `/readyz`.

@@ -9,8 +9,8 @@ use anyhow::anyhow;
 use async_trait::async_trait;
 use beckon_ports::{
     ApiKeyId, ApiKeyRecord, ApiKeyRepo, AuditEntry, AuditLog, ClaimedMessage, Health,
-    IdempotencyKey, IdempotencyRecord, IdempotencyStore, ListQuery, NewUser, OutboxId, OutboxRepo,
-    Rotation, SecretHash, StoreError, Tenant, TenantId, TenantRepo, User, UserId, UserRepo,
+    IdempotencyKey, IdempotencyRecord, IdempotencyStore, ListQuery, NewUser, OutboxRepo, Rotation,
+    SecretHash, Settlement, StoreError, Tenant, TenantId, TenantRepo, User, UserId, UserRepo,
     WriteOutcome,
 };
 use chrono::{DateTime, Utc};
@@ -247,6 +247,10 @@ impl AuditLog for Store {
 
 #[async_trait]
 impl OutboxRepo for Store {
+    async fn any_due(&self, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        dispatch!(self, outbox::any_due(now))
+    }
+
     async fn claim_due(
         &self,
         now: DateTime<Utc>,
@@ -257,32 +261,14 @@ impl OutboxRepo for Store {
             .await
     }
 
-    async fn mark_sent(&self, id: OutboxId, at: DateTime<Utc>) -> Result<(), StoreError> {
-        self.detached(|s| async move { dispatch!(s, outbox::mark_sent(id, at)) })
-            .await
-    }
-
-    async fn schedule_retry(
+    async fn settle(
         &self,
-        id: OutboxId,
-        next_attempt_at: DateTime<Utc>,
-        error: &str,
-    ) -> Result<(), StoreError> {
-        let error = error.to_owned();
-        self.detached(|s| async move {
-            dispatch!(s, outbox::schedule_retry(id, next_attempt_at, &error))
-        })
-        .await
-    }
-
-    async fn mark_failed(
-        &self,
-        id: OutboxId,
+        lease_until: DateTime<Utc>,
         at: DateTime<Utc>,
-        reason: &str,
-    ) -> Result<(), StoreError> {
-        let reason = reason.to_owned();
-        self.detached(|s| async move { dispatch!(s, outbox::mark_failed(id, at, &reason)) })
+        outcomes: &[Settlement],
+    ) -> Result<usize, StoreError> {
+        let outcomes = outcomes.to_vec();
+        self.detached(|s| async move { dispatch!(s, outbox::settle(lease_until, at, &outcomes)) })
             .await
     }
 }

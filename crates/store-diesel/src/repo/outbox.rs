@@ -7,7 +7,7 @@
 macro_rules! outbox_body {
     ($conn:ty, $pool:ty, $db:ty, $begin:ident, [$($lock:tt)*]) => {
         pub mod outbox {
-            use beckon_ports::{ClaimedMessage, OutboxId, StoreError};
+            use beckon_ports::{ClaimedMessage, DeliveryOutcome, Settlement, StoreError};
             use chrono::{DateTime, Utc};
             use diesel::prelude::*;
             #[allow(unused_imports)]
@@ -73,74 +73,87 @@ macro_rules! outbox_body {
                 Ok(claimed)
             }
 
-            pub async fn mark_sent(db: &Db, id: OutboxId, at: DateTime<Utc>) -> Result<(), StoreError> {
-                settle(db, id, "marking a message sent", Settle::Sent(DbTime::from(at))).await
+            /// Read-only: an idle worker asks this before it claims, so
+            /// polling an empty queue writes nothing.
+            pub async fn any_due(db: &Db, now: DateTime<Utc>) -> Result<bool, StoreError> {
+                let now = DbTime::from(now);
+                let run = db.timed(async |c: &mut Conn| {
+                    let due = outbox::table
+                        .select(outbox::id)
+                        .filter(outbox::status.eq(PENDING))
+                        .filter(outbox::next_attempt_at.le(now))
+                        .filter(outbox::claimed_until.is_null().or(outbox::claimed_until.le(now)))
+                        .first::<DbUuid>(c)
+                        .await
+                        .optional()?;
+                    Ok::<_, TxError>(due.is_some())
+                });
+                run.await.map_err(|e: TxError| e.into_store("looking for due messages"))
             }
 
-            pub async fn schedule_retry(
+            /// Settles one claim's messages in one transaction: all the
+            /// delivered ones in one statement, each retry or failure (the
+            /// rare cases) in one of its own. Every statement is fenced by
+            /// the claim's lease: a message another claim took over after
+            /// this lease ran out is left alone.
+            pub async fn settle(
                 db: &Db,
-                id: OutboxId,
-                next: DateTime<Utc>,
-                error: &str,
-            ) -> Result<(), StoreError> {
-                let why = bounded(error);
-                settle(db, id, "scheduling a retry", Settle::Retry(DbTime::from(next), &why)).await
-            }
-
-            pub async fn mark_failed(
-                db: &Db,
-                id: OutboxId,
+                lease_until: DateTime<Utc>,
                 at: DateTime<Utc>,
-                reason: &str,
-            ) -> Result<(), StoreError> {
-                let why = bounded(reason);
-                settle(db, id, "marking a message failed", Settle::Failed(DbTime::from(at), &why)).await
-            }
-
-            #[derive(Clone, Copy)]
-            enum Settle<'a> {
-                Sent(DbTime),
-                Retry(DbTime, &'a str),
-                Failed(DbTime, &'a str),
-            }
-
-            /// Ends the lease of a pending message one way or another. Only
-            /// pending rows change, so a late worker cannot undo a final state.
-            async fn settle(db: &Db, id: OutboxId, what: &'static str, how: Settle<'_>) -> Result<(), StoreError> {
-                with_retry(what, || db.timed(async |conn: &mut Conn| {
+                outcomes: &[Settlement],
+            ) -> Result<usize, StoreError> {
+                let (lease, at) = (DbTime::from(lease_until), DbTime::from(at));
+                let sent: Vec<DbUuid> = outcomes
+                    .iter()
+                    .filter(|s| s.outcome == DeliveryOutcome::Sent)
+                    .map(|s| DbUuid::from(s.id))
+                    .collect();
+                let others: Vec<(DbUuid, &DeliveryOutcome)> = outcomes
+                    .iter()
+                    .filter(|s| s.outcome != DeliveryOutcome::Sent)
+                    .map(|s| (DbUuid::from(s.id), &s.outcome))
+                    .collect();
+                with_retry("settling outbox messages", || db.timed(async |conn: &mut Conn| {
                     conn.$begin(async |c| {
-                        let target = outbox::table
-                            .filter(outbox::id.eq(DbUuid::from(id)))
-                            .filter(outbox::status.eq(PENDING));
+                        let held = outbox::status.eq(PENDING).and(outbox::claimed_until.eq(lease));
                         let no_lease = outbox::claimed_until.eq(None::<DbTime>);
-                        let no_payload = outbox::payload.eq(None::<String>);
-                        match how {
-                            Settle::Sent(at) => {
-                                diesel::update(target)
-                                    .set((outbox::status.eq(SENT), outbox::sent_at.eq(at), no_lease, no_payload))
-                                    .execute(c)
-                                    .await?
-                            }
-                            Settle::Retry(next, why) => {
-                                diesel::update(target)
-                                    .set((outbox::next_attempt_at.eq(next), outbox::last_error.eq(why), no_lease))
-                                    .execute(c)
-                                    .await?
-                            }
-                            Settle::Failed(at, why) => {
-                                diesel::update(target)
-                                    .set((
-                                        outbox::status.eq(FAILED),
-                                        outbox::failed_at.eq(at),
-                                        outbox::last_error.eq(why),
-                                        no_lease,
-                                        no_payload,
-                                    ))
-                                    .execute(c)
-                                    .await?
-                            }
-                        };
-                        Ok::<_, TxError>(())
+                        let no_payload = || outbox::payload.eq(None::<String>);
+                        let mut changed = 0;
+                        if !sent.is_empty() {
+                            changed += diesel::update(outbox::table.filter(outbox::id.eq_any(&sent)).filter(held))
+                                .set((outbox::status.eq(SENT), outbox::sent_at.eq(at), no_lease, no_payload()))
+                                .execute(c)
+                                .await?;
+                        }
+                        for (id, outcome) in &others {
+                            let target = outbox::table.filter(outbox::id.eq(*id)).filter(held);
+                            changed += match outcome {
+                                DeliveryOutcome::Sent => 0,
+                                DeliveryOutcome::Retry { next_attempt_at, error } => {
+                                    diesel::update(target)
+                                        .set((
+                                            outbox::next_attempt_at.eq(DbTime::from(*next_attempt_at)),
+                                            outbox::last_error.eq(bounded(error)),
+                                            no_lease,
+                                        ))
+                                        .execute(c)
+                                        .await?
+                                }
+                                DeliveryOutcome::Failed { reason } => {
+                                    diesel::update(target)
+                                        .set((
+                                            outbox::status.eq(FAILED),
+                                            outbox::failed_at.eq(at),
+                                            outbox::last_error.eq(bounded(reason)),
+                                            no_lease,
+                                            no_payload(),
+                                        ))
+                                        .execute(c)
+                                        .await?
+                                }
+                            };
+                        }
+                        Ok::<_, TxError>(changed)
                     })
                     .await
                 }))

@@ -2,8 +2,8 @@
 
 use std::collections::HashSet;
 
-use beckon_ports::{OutboxRepo, UserRepo};
-use chrono::Duration;
+use beckon_ports::{DeliveryOutcome, OutboxId, OutboxRepo, Settlement, UserRepo};
+use chrono::{DateTime, Duration, Utc};
 
 use crate::support::{new_user, store_test, t0, tenant};
 
@@ -87,35 +87,77 @@ store_test! {
     }
 }
 
+fn sent(id: OutboxId) -> Settlement {
+    Settlement {
+        id,
+        outcome: DeliveryOutcome::Sent,
+    }
+}
+
+fn retry(id: OutboxId, next_attempt_at: DateTime<Utc>, error: &str) -> Settlement {
+    Settlement {
+        id,
+        outcome: DeliveryOutcome::Retry {
+            next_attempt_at,
+            error: error.into(),
+        },
+    }
+}
+
+fn failed(id: OutboxId, reason: &str) -> Settlement {
+    Settlement {
+        id,
+        outcome: DeliveryOutcome::Failed {
+            reason: reason.into(),
+        },
+    }
+}
+
 store_test! {
-    async fn mark_sent_erases_the_email_and_ends_the_lease_for_good(store, db) {
+    async fn only_a_pending_unleased_due_message_counts_as_due(store, _db) {
+        assert!(!store.any_due(t0()).await.unwrap(), "empty queue");
+        let t = tenant(&store, "Acme").await;
+        let (new, _) = new_user(&t, "ada@example.com", t0());
+        store.insert_invited(&new).await.unwrap();
+        assert!(!store.any_due(t0() - Duration::seconds(1)).await.unwrap(), "not yet due");
+        assert!(store.any_due(t0()).await.unwrap());
+        let lease = t0() + Duration::minutes(1);
+        store.claim_due(t0(), lease, 10).await.unwrap();
+        assert!(!store.any_due(t0()).await.unwrap(), "leased");
+        assert!(store.any_due(lease).await.unwrap(), "lease ran out");
+    }
+}
+
+store_test! {
+    async fn settling_as_sent_erases_the_email_and_ends_the_lease_for_good(store, db) {
         let t = tenant(&store, "Acme").await;
         let (new, _) = new_user(&t, "ada@example.com", t0());
         store.insert_invited(&new).await.unwrap();
         let lease = t0() + Duration::minutes(1);
         let m = store.claim_due(t0(), lease, 1).await.unwrap().remove(0);
 
-        store.mark_sent(m.id, t0() + Duration::seconds(2)).await.unwrap();
+        assert_eq!(store.settle(lease, t0() + Duration::seconds(2), &[sent(m.id)]).await.unwrap(), 1);
         assert_eq!(
             db.count("SELECT COUNT(*) AS n FROM outbox WHERE status = 'sent' AND payload IS NULL AND claimed_until IS NULL AND sent_at IS NOT NULL").await,
             1
         );
-        assert!(store.claim_due(lease + Duration::hours(1), lease + Duration::hours(2), 10).await.unwrap().is_empty());
-        // A late retry from a worker whose lease had expired cannot revive it.
-        store.schedule_retry(m.id, lease, "late").await.unwrap();
+        assert!(!store.any_due(lease + Duration::hours(1)).await.unwrap());
+        // A late retry from the same claim cannot revive it.
+        assert_eq!(store.settle(lease, lease, &[retry(m.id, lease, "late")]).await.unwrap(), 0);
         assert!(store.claim_due(lease + Duration::hours(1), lease + Duration::hours(2), 10).await.unwrap().is_empty());
     }
 }
 
 store_test! {
-    async fn schedule_retry_makes_the_message_due_later(store, db) {
+    async fn a_retry_makes_the_message_due_later(store, db) {
         let t = tenant(&store, "Acme").await;
         let (new, _) = new_user(&t, "ada@example.com", t0());
         store.insert_invited(&new).await.unwrap();
-        let m = store.claim_due(t0(), t0() + Duration::minutes(1), 1).await.unwrap().remove(0);
+        let lease = t0() + Duration::minutes(1);
+        let m = store.claim_due(t0(), lease, 1).await.unwrap().remove(0);
 
         let next = t0() + Duration::seconds(30);
-        store.schedule_retry(m.id, next, "421 try later").await.unwrap();
+        assert_eq!(store.settle(lease, t0(), &[retry(m.id, next, "421 try later")]).await.unwrap(), 1);
         // The lease ended, but it is not due before `next`.
         assert!(store.claim_due(next - Duration::microseconds(1), next + Duration::minutes(1), 10).await.unwrap().is_empty());
         let again = store.claim_due(next, next + Duration::minutes(1), 10).await.unwrap();
@@ -127,17 +169,63 @@ store_test! {
 }
 
 store_test! {
-    async fn mark_failed_gives_up_and_erases_the_email(store, db) {
+    async fn a_failure_gives_up_and_erases_the_email(store, db) {
         let t = tenant(&store, "Acme").await;
         let (new, _) = new_user(&t, "ada@example.com", t0());
         store.insert_invited(&new).await.unwrap();
-        let m = store.claim_due(t0(), t0() + Duration::minutes(1), 1).await.unwrap().remove(0);
+        let lease = t0() + Duration::minutes(1);
+        let m = store.claim_due(t0(), lease, 1).await.unwrap().remove(0);
 
-        store.mark_failed(m.id, t0() + Duration::seconds(1), "550 no such user").await.unwrap();
+        assert_eq!(store.settle(lease, t0() + Duration::seconds(1), &[failed(m.id, "550 no such user")]).await.unwrap(), 1);
         assert_eq!(
             db.count("SELECT COUNT(*) AS n FROM outbox WHERE status = 'failed' AND payload IS NULL AND failed_at IS NOT NULL AND last_error = '550 no such user'").await,
             1
         );
         assert!(store.claim_due(t0() + Duration::hours(1), t0() + Duration::hours(2), 10).await.unwrap().is_empty());
+    }
+}
+
+store_test! {
+    async fn one_settle_records_a_whole_batch_of_mixed_outcomes(store, db) {
+        queue(&store, 5).await;
+        let lease = t0() + Duration::minutes(1);
+        let m = store.claim_due(t0(), lease, 5).await.unwrap();
+        let next = t0() + Duration::seconds(30);
+        let outcomes = [sent(m[0].id), sent(m[1].id), sent(m[2].id), retry(m[3].id, next, "421"), failed(m[4].id, "550")];
+        assert_eq!(store.settle(lease, t0(), &outcomes).await.unwrap(), 5);
+        assert_eq!(db.count("SELECT COUNT(*) AS n FROM outbox WHERE status = 'sent' AND payload IS NULL").await, 3);
+        assert_eq!(db.count("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending' AND claimed_until IS NULL AND last_error = '421'").await, 1);
+        assert_eq!(db.count("SELECT COUNT(*) AS n FROM outbox WHERE status = 'failed' AND last_error = '550'").await, 1);
+    }
+}
+
+store_test! {
+    async fn a_worker_whose_lease_ran_out_cannot_settle_a_message_another_claim_took_over(store, db) {
+        let t = tenant(&store, "Acme").await;
+        let (new, _) = new_user(&t, "ada@example.com", t0());
+        store.insert_invited(&new).await.unwrap();
+        // Worker A claims; its mail server is slow and its lease runs out.
+        let lease_a = t0() + Duration::minutes(1);
+        let a = store.claim_due(t0(), lease_a, 1).await.unwrap().remove(0);
+        // Worker B claims the message after A's lease ended.
+        let lease_b = lease_a + Duration::minutes(1);
+        let b = store.claim_due(lease_a, lease_b, 1).await.unwrap().remove(0);
+        assert_eq!((a.id, b.attempt), (b.id, 2));
+
+        // A finally fails transiently: its settle must neither end B's lease
+        // (a third worker would claim the message: a duplicate email) nor
+        // record its stale outcome.
+        let late = lease_a + Duration::seconds(5);
+        assert_eq!(store.settle(lease_a, late, &[retry(a.id, late, "timeout")]).await.unwrap(), 0);
+        assert!(store.claim_due(late, late + Duration::minutes(1), 1).await.unwrap().is_empty(), "B's lease still holds");
+        assert!(!store.any_due(late).await.unwrap());
+        // Nor can A's late success or failure settle it.
+        assert_eq!(store.settle(lease_a, late, &[sent(a.id)]).await.unwrap(), 0);
+        assert_eq!(store.settle(lease_a, late, &[failed(a.id, "550")]).await.unwrap(), 0);
+        assert_eq!(db.count("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending' AND payload IS NOT NULL AND last_error IS NULL").await, 1);
+
+        // B's own settle works.
+        assert_eq!(store.settle(lease_b, late, &[sent(b.id)]).await.unwrap(), 1);
+        assert_eq!(db.count("SELECT COUNT(*) AS n FROM outbox WHERE status = 'sent'").await, 1);
     }
 }
