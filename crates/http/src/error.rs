@@ -287,7 +287,15 @@ fn for_status(status: StatusCode) -> (&'static str, &'static str) {
 
 /// Rewrites any error response that is not already JSON (or an HTML page)
 /// into the error shape. Catches what handlers never see: unknown routes,
-/// wrong methods, extractor and framework errors.
+/// wrong methods, extractor and framework errors. The handler for
+/// `ErrorHandlers::default_handler` (exported as `beckon_http::shape_errors`):
+///
+/// ```
+/// use actix_web::middleware::ErrorHandlers;
+///
+/// let shaping = ErrorHandlers::new().default_handler(beckon_http::shape_errors);
+/// # let _ = actix_web::App::new().wrap(shaping);
+/// ```
 pub fn shape_errors<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
     let content_type = res
         .headers()

@@ -13,7 +13,23 @@ use tracing::Instrument;
 
 const X_REQUEST_ID: &str = "x-request-id";
 
-/// The middleware body, for `App::wrap_fn`.
+/// The request-id middleware, for `App::wrap_fn` or `Scope::wrap_fn`
+/// (exported as `beckon_http::request_id`): puts the request's
+/// [`RequestId`] into its extensions (handlers hand it to the use cases for
+/// the audit trail), logs the request inside a span carrying it, and sends
+/// it back as `X-Request-ID`. Wrap it outside `shape_errors` so that
+/// reshaped errors carry it too.
+///
+/// ```
+/// use actix_web::middleware::ErrorHandlers;
+/// use actix_web::{App, web};
+///
+/// let app = App::new()
+///     .route("/hello", web::get().to(|| async { "Hello." }))
+///     .wrap(ErrorHandlers::new().default_handler(beckon_http::shape_errors))
+///     .wrap_fn(beckon_http::request_id);
+/// # drop(app);
+/// ```
 pub fn around<S, B>(
     req: ServiceRequest,
     srv: &S,

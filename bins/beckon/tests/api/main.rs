@@ -10,6 +10,7 @@ mod auth;
 mod helpers;
 mod idempotency;
 mod mail;
+mod mounted;
 mod ops;
 #[path = "../common/pg.rs"]
 mod pg;

@@ -38,13 +38,17 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
         Ok(view) => {
             let tenant = escape(view.tenant_name.as_str());
             let expires = view.expires_at.format("%-d %B %Y at %H:%M UTC");
+            // The form posts back to the path the page was served from, so
+            // that it works wherever Beckon is mounted (`/invite` alone, or
+            // `/invites/invite` under a prefix); CSP keeps it same-origin.
+            let action = escape(req.path());
             page(
                 StatusCode::OK,
                 &format!("Join {tenant}"),
                 &format!(
                     "<p><strong>{tenant}</strong> has invited you to join.</p>\
                      <p>This invitation is valid until {expires}.</p>\
-                     <form method=\"post\" action=\"/invite\">\
+                     <form method=\"post\" action=\"{action}\">\
                      <input type=\"hidden\" name=\"token\" value=\"{}\">\
                      <button type=\"submit\">Accept invitation</button></form>",
                     escape(&token)

@@ -1,7 +1,8 @@
 //! Operations endpoints: liveness, readiness, the OpenAPI document.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use utoipa::OpenApi;
+use utoipa::openapi::Server;
 
 use crate::AppState;
 use crate::dto::StatusBody;
@@ -34,6 +35,13 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 
 /// This document.
 #[utoipa::path(get, path = "/openapi.json", tag = "ops", responses((status = 200, description = "OpenAPI 3.1 document.")))]
-pub async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+pub async fn openapi(req: HttpRequest) -> HttpResponse {
+    let mut doc = ApiDoc::openapi();
+    // Mounted under a prefix (`crate::scope`), the paths hang off it: say
+    // so in `servers`, which clients prepend. At the root there is none.
+    let prefix = req.path().strip_suffix("/openapi.json").unwrap_or("");
+    if !prefix.is_empty() {
+        doc.servers = Some(vec![Server::new(prefix)]);
+    }
+    HttpResponse::Ok().json(doc)
 }
