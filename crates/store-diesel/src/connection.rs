@@ -1,29 +1,27 @@
-//! Connection URLs, pools and per-connection setup for both backends.
+//! Connection URLs, options, and the PostgreSQL pool: how a body gets a
+//! connection, a transaction and a time limit. (SQLite's counterpart is
+//! `sqlite.rs`.)
 
 use std::future::Future;
 use std::time::Duration;
 
 use anyhow::anyhow;
 use beckon_ports::StoreError;
-use diesel::{ConnectionError, SqliteConnection};
+use diesel::ConnectionError;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
-use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use tokio::runtime::Handle;
 
 use crate::errors::TxError;
-
-/// The SQLite connection type: diesel's sync connection run on tokio's
-/// blocking pool.
-pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+use crate::retry::with_retry;
 
 /// How the store uses its database connections.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreOptions {
-    /// The most connections the pool opens (forced to 1 for `sqlite::memory:`).
+    /// The most connections the PostgreSQL pool opens (SQLite uses one).
     pub max_connections: u32,
     /// How long a request waits for a connection (including opening one)
     /// before the store answers `StoreError::Unavailable`. Also sets how
@@ -36,8 +34,8 @@ impl StoreOptions {
     /// ping) may run on its connection before the store gives up on it,
     /// answers `StoreError::Unavailable` and discards the connection: twice
     /// `acquire_timeout` (10 s by default). PostgreSQL only: SQLite work
-    /// cannot be cut short (see [`sqlite`]); its lock waits end after its
-    /// 5 s busy timeout instead.
+    /// cannot be cut short (one thread runs it all); its lock waits end after
+    /// its 5 s busy timeout instead.
     ///
     /// Derived rather than configured of its own so that one setting still
     /// says how soon an outage turns into 503s (at most `acquire_timeout`
@@ -108,97 +106,107 @@ fn bad_url(msg: &'static str) -> StoreError {
     StoreError::Unexpected(anyhow!(msg))
 }
 
-/// Defines a pool handle for one connection type. (A generic `Db<C>` would
-/// have to repeat every bound deadpool's `Manager` impl puts on `C`.)
-macro_rules! db_type {
-    ($(#[$doc:meta])* $name:ident, $conn:ty) => {
-        $(#[$doc])*
-        #[derive(Clone)]
-        pub struct $name {
-            pool: Pool<$conn>,
-            acquire_timeout: Duration,
-            /// How long [`Self::timed`] lets an operation run; `None`: no
-            /// limit (SQLite, see [`sqlite`]).
-            operation_timeout: Option<Duration>,
+/// The PostgreSQL pool and how long to wait on it.
+#[derive(Clone)]
+pub struct PgDb {
+    pool: Pool<AsyncPgConnection>,
+    acquire_timeout: Duration,
+    /// How long [`PgDb::timed`] lets an operation run.
+    operation_timeout: Duration,
+}
+
+impl PgDb {
+    /// A connection, or `Unavailable` when none can be had in time. The
+    /// timeout covers waiting for a free slot and opening a connection, so
+    /// an unreachable host fails as promptly as a refused one.
+    pub async fn get(&self) -> Result<Object<AsyncPgConnection>, StoreError> {
+        match tokio::time::timeout(self.acquire_timeout, self.pool.get()).await {
+            Ok(Ok(conn)) => Ok(conn),
+            Ok(Err(e)) => Err(StoreError::Unavailable(
+                anyhow::Error::new(e).context("acquiring a database connection"),
+            )),
+            Err(_) => Err(StoreError::Unavailable(anyhow!(
+                "no database connection within {:?}",
+                self.acquire_timeout
+            ))),
         }
+    }
 
-        impl $name {
-            fn new(
-                manager: AsyncDieselConnectionManager<$conn>,
-                max: u32,
-                acquire_timeout: Duration,
-                operation_timeout: Option<Duration>,
-            ) -> Result<Self, StoreError> {
-                let max = usize::try_from(max.max(1)).unwrap_or(1);
-                let pool = Pool::builder(manager).max_size(max).build().map_err(|e| {
-                    StoreError::Unexpected(anyhow::Error::new(e).context("building the pool"))
-                })?;
-                Ok(Self {
-                    pool,
-                    acquire_timeout,
-                    operation_timeout,
-                })
-            }
+    /// `Unavailable` promptly when the database cannot be reached.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.timed(async |c: &mut AsyncPgConnection| Ok(c.batch_execute("SELECT 1").await?))
+            .await
+            .map_err(|e| e.into_store("pinging the database"))
+    }
 
-            /// A connection, or `Unavailable` when none can be had in time.
-            /// The timeout covers waiting for a free slot and opening a
-            /// connection, so an unreachable host fails as promptly as a
-            /// refused one.
-            pub async fn get(&self) -> Result<Object<$conn>, StoreError> {
-                match tokio::time::timeout(self.acquire_timeout, self.pool.get()).await {
-                    Ok(Ok(conn)) => Ok(conn),
-                    Ok(Err(e)) => Err(StoreError::Unavailable(
-                        anyhow::Error::new(e).context("acquiring a database connection"),
-                    )),
-                    Err(_) => Err(StoreError::Unavailable(anyhow!(
-                        "no database connection within {:?}",
-                        self.acquire_timeout
-                    ))),
-                }
-            }
+    /// Runs a read-only body on a pooled connection, within the operation
+    /// timeout (see [`PgDb::timed`]).
+    pub async fn read<T, F>(&self, op: F) -> Result<T, TxError>
+    where
+        F: Send
+            + for<'c> AsyncFnOnce(&'c AsyncPgConnection) -> Result<T, TxError>
+            + for<'c> ConnOp<&'c AsyncPgConnection, Result<T, TxError>, Fut: Send>,
+    {
+        self.timed(async |conn: &mut AsyncPgConnection| op(&*conn).await)
+            .await
+    }
 
-            /// Runs `op` on a pooled connection, for at most the operation
-            /// timeout: every repository body goes through here, so no
-            /// store operation waits forever on a database that stopped
-            /// answering (a network partition keeps the socket open, and
-            /// a query sent on it would otherwise wait for good).
-            ///
-            /// On expiry the answer is `Unavailable` and the connection is
-            /// taken out of the pool and dropped, which closes its socket:
-            /// back in the pool it would still have the unanswered request
-            /// in flight, and the next query on it would queue behind that
-            /// one and hang too. Closing also makes PostgreSQL roll back a
-            /// transaction `op` had open, so a write that timed out changed
-            /// nothing, unless the time ran out after its COMMIT was sent:
-            /// then the server may have committed it without the answer
-            /// arriving, and "unavailable" cannot say which (as with any
-            /// connection lost during COMMIT).
-            pub async fn timed<T, F>(&self, op: F) -> Result<T, TxError>
-            where
-                for<'c> F: AsyncFnOnce(&'c mut $conn) -> Result<T, TxError>
-                    + ConnOp<&'c mut $conn, Result<T, TxError>, Fut: Send>,
-            {
-                let mut conn = self.get().await?;
-                let Some(limit) = self.operation_timeout else {
-                    return op(&mut *conn).await;
-                };
-                let outcome = tokio::time::timeout(limit, op(&mut *conn)).await;
-                match outcome {
-                    Ok(result) => result,
-                    Err(_elapsed) => {
-                        drop(Object::take(conn));
-                        tracing::warn!(
-                            ?limit,
-                            "database operation timed out; its connection was closed"
-                        );
-                        Err(TxError::Store(StoreError::Unavailable(anyhow!(
-                            "the database did not answer within {limit:?}"
-                        ))))
-                    }
-                }
+    /// Runs a write body in a transaction of its own, within the operation
+    /// timeout, again when the database aborted it for a conflict (see
+    /// `retry.rs`). The body's statements pipeline: those it starts
+    /// together travel in one round trip.
+    pub async fn write<T, F>(&self, op: F) -> Result<T, TxError>
+    where
+        T: Send,
+        F: Sync
+            + for<'c> AsyncFn(&'c AsyncPgConnection) -> Result<T, TxError>
+            + for<'c> BodyFn<&'c AsyncPgConnection, Result<T, TxError>, Fut: Send>,
+    {
+        with_retry(|| {
+            self.timed(async |conn: &mut AsyncPgConnection| {
+                conn.transaction(async |tx| op(&*tx).await).await
+            })
+        })
+        .await
+    }
+
+    /// Runs `op` on a pooled connection, for at most the operation timeout:
+    /// every repository body goes through here, so no store operation waits
+    /// forever on a database that stopped answering (a network partition
+    /// keeps the socket open, and a query sent on it would otherwise wait
+    /// for good).
+    ///
+    /// On expiry the answer is `Unavailable` and the connection is taken
+    /// out of the pool and dropped, which closes its socket: back in the
+    /// pool it would still have the unanswered request in flight, and the
+    /// next query on it would queue behind that one and hang too. Closing
+    /// also makes PostgreSQL roll back a transaction `op` had open, so a
+    /// write that timed out changed nothing, unless the time ran out after
+    /// its COMMIT was sent: then the server may have committed it without
+    /// the answer arriving, and "unavailable" cannot say which (as with any
+    /// connection lost during COMMIT).
+    pub async fn timed<T, F>(&self, op: F) -> Result<T, TxError>
+    where
+        for<'c> F: AsyncFnOnce(&'c mut AsyncPgConnection) -> Result<T, TxError>
+            + ConnOp<&'c mut AsyncPgConnection, Result<T, TxError>, Fut: Send>,
+    {
+        let mut conn = self.get().await?;
+        let limit = self.operation_timeout;
+        let outcome = tokio::time::timeout(limit, op(&mut conn)).await;
+        match outcome {
+            Ok(result) => result,
+            Err(_elapsed) => {
+                drop(Object::take(conn));
+                tracing::warn!(
+                    ?limit,
+                    "database operation timed out; its connection was closed"
+                );
+                Err(TxError::Store(StoreError::Unavailable(anyhow!(
+                    "the database did not answer within {limit:?}"
+                ))))
             }
         }
-    };
+    }
 }
 
 /// An `AsyncFnOnce(A) -> R` whose future has a name, so that a bound can ask
@@ -218,16 +226,20 @@ where
     type Fut = Fut;
 }
 
-db_type!(
-    /// The PostgreSQL pool and how long to wait on it.
-    PgDb,
-    AsyncPgConnection
-);
-db_type!(
-    /// The SQLite pool and how long to wait on it.
-    SqliteDb,
-    SqliteConn
-);
+/// [`ConnOp`] for a body that may run more than once (a write retried after
+/// a conflict).
+pub trait BodyFn<A, R>: AsyncFn(A) -> R + Fn(A) -> <Self as BodyFn<A, R>>::Fut {
+    /// The future the closure returns.
+    type Fut: Future<Output = R>;
+}
+
+impl<F, A, Fut, R> BodyFn<A, R> for F
+where
+    F: AsyncFn(A) -> R + Fn(A) -> Fut,
+    Fut: Future<Output = R>,
+{
+    type Fut = Fut;
+}
 
 /// A PostgreSQL pool. Connections open lazily: an unreachable server makes
 /// requests fail with `Unavailable`, not the process fail to start.
@@ -252,12 +264,16 @@ pub fn postgres(url: &str, opts: &StoreOptions) -> Result<PgDb, StoreError> {
         })
     });
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
-    PgDb::new(
-        manager,
-        opts.max_connections,
-        opts.acquire_timeout,
-        Some(opts.operation_timeout()),
-    )
+    let max = usize::try_from(opts.max_connections.max(1)).unwrap_or(1);
+    let pool = Pool::builder(manager)
+        .max_size(max)
+        .build()
+        .map_err(|e| StoreError::Unexpected(anyhow::Error::new(e).context("building the pool")))?;
+    Ok(PgDb {
+        pool,
+        acquire_timeout: opts.acquire_timeout,
+        operation_timeout: opts.operation_timeout(),
+    })
 }
 
 /// Hands out pooled connections without a test query: `Verified` would add a
@@ -265,75 +281,8 @@ pub fn postgres(url: &str, opts: &StoreOptions) -> Result<PgDb, StoreError> {
 /// noticed (`is_broken` checks the socket and any unfinished transaction),
 /// and a failure on a connection that died unnoticed is reported as
 /// `Unavailable` like any other lost connection.
-fn fast<C>() -> RecyclingMethod<C> {
+fn fast() -> RecyclingMethod<AsyncPgConnection> {
     RecyclingMethod::Fast
-}
-
-/// A SQLite pool. `path` is a file name or `:memory:`.
-pub fn sqlite(path: &str, memory: bool, opts: &StoreOptions) -> Result<SqliteDb, StoreError> {
-    let mut config = ManagerConfig::<SqliteConn>::default();
-    config.recycling_method = fast();
-    let home = Handle::try_current().ok();
-    config.custom_setup = Box::new(move |url| {
-        let url = url.to_owned();
-        let home = home.clone();
-        Box::pin(async move { open_sqlite(&url, memory, home).await })
-    });
-    let manager = AsyncDieselConnectionManager::<SqliteConn>::new_with_config(path, config);
-    // Every connection to ":memory:" is a database of its own: one
-    // connection is the only way for all requests to see the same data.
-    let max = if memory { 1 } else { opts.max_connections };
-    // No operation time limit on SQLite, file or memory. diesel-async cannot
-    // cancel SQLite work: each call runs on a blocking thread, and dropping
-    // its future blocks the dropping thread (`block_in_place`) until that
-    // call returns, and panics on a current-thread runtime. A time limit
-    // would end nothing sooner (measured: a write waiting on another
-    // process's lock, cut at 600 ms, still returned only after the 5 s
-    // busy timeout) and could panic. SQLite is bounded where it can wait:
-    // a lock wait ends after `busy_timeout` (5 s, see `open_sqlite`) as
-    // `Unavailable`; an in-process database cannot go silent the way a
-    // server can. And the memory database must never lose its connection:
-    // its one connection *is* the database, so discarding it on a timeout
-    // would lose every row (and an operation cut off inside a transaction
-    // leaves the connection marked broken, which the pool would drop too).
-    let operation_timeout = None;
-    SqliteDb::new(manager, max, opts.acquire_timeout, operation_timeout)
-}
-
-/// Opens one SQLite connection and sets it up. busy_timeout comes first so
-/// that switching the file to WAL waits for other connections instead of
-/// failing; foreign keys are off by default in SQLite.
-///
-/// The connection runs its blocking work on the runtime the store was made
-/// on (`home`): a connection that kept the runtime of the HTTP worker that
-/// happened to open it would fail ("task was cancelled") once that worker
-/// stops, while the outbox worker still settles its last messages.
-async fn open_sqlite(
-    path: &str,
-    memory: bool,
-    home: Option<Handle>,
-) -> Result<SqliteConn, ConnectionError> {
-    let mut conn = match home {
-        // diesel-async ties a connection to the runtime current when it is
-        // established, so establish it from a task on the home runtime.
-        Some(home) => {
-            let path = path.to_owned();
-            home.spawn(async move { SqliteConn::establish(&path).await })
-                .await
-                .map_err(|e| ConnectionError::BadConnection(format!("opening SQLite: {e}")))??
-        }
-        None => SqliteConn::establish(path).await?,
-    };
-    let pragmas = if memory {
-        "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;"
-    } else {
-        "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
-         PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
-    };
-    conn.batch_execute(pragmas)
-        .await
-        .map_err(ConnectionError::CouldntSetupConfiguration)?;
-    Ok(conn)
 }
 
 #[cfg(test)]

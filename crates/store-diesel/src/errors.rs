@@ -13,6 +13,9 @@ pub enum TxError {
     Db(DieselError),
     /// An error already translated (a constraint the body recognised, the pool).
     Store(StoreError),
+    /// A guarded write found the row moved on (another writer won): its
+    /// transaction is rolled back and the port answers `WriteOutcome::Stale`.
+    Stale,
 }
 
 impl From<DieselError> for TxError {
@@ -49,6 +52,7 @@ impl TxError {
         match self {
             Self::Store(e) => e,
             Self::Db(e) => translate(e, what),
+            Self::Stale => StoreError::Unexpected(anyhow!("{what}: the row moved on")),
         }
     }
 }

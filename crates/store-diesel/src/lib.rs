@@ -10,7 +10,7 @@
 //! ```
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
-mod backend;
+mod conn;
 mod connection;
 mod errors;
 mod migrate;
@@ -19,6 +19,7 @@ mod retry;
 mod rows;
 mod schema;
 mod sql_types;
+mod sqlite;
 mod store;
 
 pub use connection::StoreOptions;

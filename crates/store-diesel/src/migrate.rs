@@ -8,7 +8,8 @@ use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::Object;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::connection::{PgDb, SqliteDb};
+use crate::connection::PgDb;
+use crate::sqlite::SqliteDb;
 
 /// `migrations/postgres`, compiled in.
 pub const POSTGRES: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -34,17 +35,11 @@ pub async fn postgres(db: &PgDb) -> Result<(), StoreError> {
     .map_err(failed)?
 }
 
-/// On SQLite the pooled connection runs the harness on its own blocking
-/// thread and stays in the pool: for `:memory:` it *is* the database.
+/// On SQLite the harness runs on the SQLite thread's own connection (for
+/// `:memory:` it *is* the database), between jobs.
 pub async fn sqlite(db: &SqliteDb) -> Result<(), StoreError> {
-    let mut conn = db.get().await?;
-    let outcome = conn
-        .spawn_blocking(|c: &mut SqliteConnection| {
-            Ok(c.run_pending_migrations(SQLITE)
-                .map(drop)
-                .map_err(|e| e.to_string()))
-        })
-        .await
-        .map_err(|e| crate::errors::translate(e, "applying migrations"))?;
-    outcome.map_err(failed)
+    db.with_connection(|c: &mut SqliteConnection| {
+        c.run_pending_migrations(SQLITE).map(drop).map_err(failed)
+    })
+    .await
 }

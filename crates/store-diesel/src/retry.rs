@@ -6,8 +6,6 @@
 use std::future::Future;
 use std::time::Duration;
 
-use beckon_ports::StoreError;
-
 use crate::errors::TxError;
 
 /// Runs in total at most this many times.
@@ -18,8 +16,8 @@ const FIRST_PAUSE: Duration = Duration::from_millis(5);
 
 /// Runs `attempt` (a whole transaction, free of side effects outside the
 /// database) until it succeeds, fails for a reason a retry cannot fix, or
-/// has run `ATTEMPTS` times; translates the final error for the port.
-pub async fn with_retry<T, F, Fut>(what: &'static str, mut attempt: F) -> Result<T, StoreError>
+/// has run `ATTEMPTS` times.
+pub async fn with_retry<T, F, Fut>(mut attempt: F) -> Result<T, TxError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, TxError>>,
@@ -29,12 +27,12 @@ where
     loop {
         match attempt().await {
             Err(e) if e.is_retryable() && n < ATTEMPTS => {
-                tracing::debug!(what, attempt = n, "transaction conflict; retrying");
+                tracing::debug!(attempt = n, "transaction conflict; retrying");
                 tokio::time::sleep(pause + jitter(pause)).await;
                 pause *= 4;
                 n += 1;
             }
-            result => return result.map_err(|e| e.into_store(what)),
+            result => return result,
         }
     }
 }
@@ -49,6 +47,7 @@ fn jitter(max: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use beckon_ports::StoreError;
     use diesel::result::{DatabaseErrorKind, Error as DieselError};
     use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -62,7 +61,7 @@ mod tests {
     #[tokio::test]
     async fn a_conflicting_transaction_runs_again_until_it_commits() {
         let calls = AtomicU32::new(0);
-        let out = with_retry("test", || async {
+        let out = with_retry(|| async {
             if calls.fetch_add(1, Ordering::SeqCst) < 2 {
                 Err(conflict())
             } else {
@@ -77,21 +76,21 @@ mod tests {
     #[tokio::test]
     async fn retries_are_bounded_and_other_errors_are_not_retried() {
         let calls = AtomicU32::new(0);
-        let out: Result<(), _> = with_retry("test", || async {
+        let out: Result<(), _> = with_retry(|| async {
             calls.fetch_add(1, Ordering::SeqCst);
             Err(conflict())
         })
         .await;
-        assert!(matches!(out, Err(StoreError::Unexpected(_))));
+        assert!(matches!(out, Err(e) if e.is_retryable()));
         assert_eq!(calls.load(Ordering::SeqCst), ATTEMPTS);
 
         let calls = AtomicU32::new(0);
-        let out: Result<(), _> = with_retry("test", || async {
+        let out: Result<(), _> = with_retry(|| async {
             calls.fetch_add(1, Ordering::SeqCst);
             Err(TxError::Store(StoreError::EmailTaken))
         })
         .await;
-        assert!(matches!(out, Err(StoreError::EmailTaken)));
+        assert!(matches!(out, Err(TxError::Store(StoreError::EmailTaken))));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 }

@@ -1,9 +1,10 @@
-//! `Store`: the one type the binary wires in. It implements every storage
-//! port by dispatching to the body expanded for its backend.
+//! `Store`: the one type the binary wires in. Each port method runs a body
+//! of `repo/` on the store's backend: on PostgreSQL through the pool
+//! (`connection.rs`), on SQLite through its thread (`sqlite.rs`). The two
+//! arms of each method differ only in how the body gets there.
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
 
 use anyhow::anyhow;
 use async_trait::async_trait;
@@ -15,9 +16,12 @@ use beckon_ports::{
 };
 use chrono::{DateTime, Utc};
 
-use crate::backend::{pg, sqlite};
-use crate::connection::{self, PgDb, SqliteDb, StoreOptions, Target};
+use crate::connection::{self, PgDb, StoreOptions, Target};
+use crate::errors::TxError;
 use crate::migrate;
+use crate::repo::{admin, outbox, users};
+use crate::rows::AuditRow;
+use crate::sqlite::SqliteDb;
 
 #[derive(Clone)]
 enum Backend {
@@ -25,18 +29,11 @@ enum Backend {
     Sqlite(SqliteDb),
 }
 
-/// Beckon's storage on PostgreSQL or SQLite. Cheap to clone (it is a pool
+/// Beckon's storage on PostgreSQL or SQLite. Cheap to clone (it is a
 /// handle); every clone shares the same connections.
 #[derive(Clone)]
 pub struct Store {
     backend: Backend,
-    /// SQLite only: one writer at a time in this process, in arrival order.
-    /// SQLite allows one writer anyway; its busy handler makes the others
-    /// sleep and retry, which under load starves some of them for seconds
-    /// (measured: the outbox worker hit the 5 s busy timeout at ~2,000
-    /// resends/s). A FIFO lock in front keeps waits short and fair; other
-    /// processes (the admin CLI) still meet the busy timeout.
-    writes: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl fmt::Debug for Store {
@@ -48,32 +45,19 @@ impl fmt::Debug for Store {
     }
 }
 
-/// Calls the same operation on whichever backend the store runs on.
-macro_rules! dispatch {
-    ($self:expr, $module:ident :: $op:ident ( $($arg:expr),* )) => {
-        match &$self.backend {
-            Backend::Postgres(db) => pg::$module::$op(db, $($arg),*).await,
-            Backend::Sqlite(db) => sqlite::$module::$op(db, $($arg),*).await,
-        }
-    };
-}
-
 impl Store {
-    /// Opens a pool for `url` (`sqlite://PATH`, `sqlite::memory:`,
-    /// `postgres://…`, `postgresql://…`). Connections open lazily, so an
-    /// unreachable database shows up as `Unavailable` on first use (and in
+    /// Opens a pool (PostgreSQL) or starts the SQLite thread for `url`
+    /// (`sqlite://PATH`, `sqlite::memory:`, `postgres://…`,
+    /// `postgresql://…`). Connections open lazily, so an unreachable
+    /// database shows up as `Unavailable` on first use (and in
     /// [`Health::ping`]), not here; an unsupported URL is an error here.
     pub async fn connect(url: &str, opts: &StoreOptions) -> Result<Store, StoreError> {
         let backend = match Target::parse(url)? {
             Target::Postgres(url) => Backend::Postgres(connection::postgres(&url, opts)?),
-            Target::SqliteFile(path) => Backend::Sqlite(connection::sqlite(&path, false, opts)?),
-            Target::SqliteMemory => Backend::Sqlite(connection::sqlite(":memory:", true, opts)?),
+            Target::SqliteFile(path) => Backend::Sqlite(SqliteDb::open(&path, false)?),
+            Target::SqliteMemory => Backend::Sqlite(SqliteDb::open(":memory:", true)?),
         };
-        let writes = match backend {
-            Backend::Sqlite(_) => Some(Arc::new(tokio::sync::Mutex::new(()))),
-            Backend::Postgres(_) => None,
-        };
-        Ok(Store { backend, writes })
+        Ok(Store { backend })
     }
 
     /// Applies the embedded migrations that have not been applied yet;
@@ -110,83 +94,149 @@ impl Store {
             Backend::Sqlite(_) => "sqlite",
         }
     }
+}
 
-    /// Runs a write on its own task. A caller that gives up (a client that
-    /// hangs up, a timeout) drops its future; the transaction then still
-    /// finishes or rolls back cleanly instead of being cut off halfway,
-    /// which diesel-async does not clean up, and for `sqlite::memory:` would
-    /// cost the pool its only connection and with it the database.
-    ///
-    /// The operation time limit (PostgreSQL) applies inside the task: each
-    /// body runs on its connection through `timed`, so a write to a server
-    /// that went silent still ends, with `Unavailable`, and frees its pool
-    /// slot; the connection it was cut off on is closed, which rolls its
-    /// transaction back (see `timed` for a COMMIT already sent). SQLite
-    /// writes, holding the write gate, are bounded by SQLite's busy timeout
-    /// instead (see `connection::sqlite`).
-    async fn detached<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(Store) -> Fut,
-        Fut: Future<Output = Result<T, StoreError>> + Send + 'static,
-    {
-        let gate = self.writes.clone();
-        let work = op(self.clone());
-        tokio::spawn(async move {
-            let _turn = match gate {
-                Some(gate) => Some(gate.lock_owned().await),
-                None => None,
-            };
-            work.await
-        })
+/// Runs a PostgreSQL write on its own task. A caller that gives up (a
+/// client that hangs up, a timeout) drops its future; the transaction then
+/// still finishes or rolls back cleanly instead of being cut off halfway.
+/// The operation time limit applies inside the task (`PgDb::timed`), so a
+/// write to a server that went silent still ends, with `Unavailable`.
+/// (SQLite writes are jobs of the SQLite thread: they finish anyway.)
+async fn detached<T: Send + 'static>(
+    work: impl Future<Output = Result<T, TxError>> + Send + 'static,
+) -> Result<T, TxError> {
+    tokio::spawn(work)
         .await
-        .map_err(|e| StoreError::Unexpected(anyhow!("store task failed: {e}")))?
+        .map_err(|e| TxError::Store(StoreError::Unexpected(anyhow!("store task failed: {e}"))))?
+}
+
+/// The port's answer: the body's error translated, naming what was done.
+fn answer<T>(result: Result<T, TxError>, what: &'static str) -> Result<T, StoreError> {
+    result.map_err(|e| e.into_store(what))
+}
+
+/// A guarded write's answer: a lost race (`TxError::Stale`, rolled back)
+/// is an answer of its own, not an error.
+fn guarded(
+    result: Result<WriteOutcome, TxError>,
+    what: &'static str,
+) -> Result<WriteOutcome, StoreError> {
+    match result {
+        Err(TxError::Stale) => Ok(WriteOutcome::Stale),
+        other => answer(other, what),
     }
 }
 
 #[async_trait]
 impl TenantRepo for Store {
     async fn create(&self, tenant: &Tenant) -> Result<(), StoreError> {
-        let tenant = tenant.clone();
-        self.detached(|s| async move { dispatch!(s, admin::create_tenant(&tenant)) })
-            .await
+        let t = tenant.clone();
+        let result = match &self.backend {
+            Backend::Postgres(db) => {
+                db.read(async move |c| admin::create_tenant(c, &t).await)
+                    .await
+            }
+            Backend::Sqlite(db) => {
+                db.write(async move |c| admin::create_tenant(c, &t).await)
+                    .await
+            }
+        };
+        answer(result, "creating a tenant")
     }
 
     async fn get(&self, id: TenantId) -> Result<Option<Tenant>, StoreError> {
-        dispatch!(self, admin::get_tenant(id))
+        let result = match &self.backend {
+            Backend::Postgres(db) => db.read(async move |c| admin::get_tenant(c, id).await).await,
+            Backend::Sqlite(db) => db.read(async move |c| admin::get_tenant(c, id).await).await,
+        };
+        answer(result, "reading a tenant")
     }
 }
 
 #[async_trait]
 impl ApiKeyRepo for Store {
     async fn create(&self, record: &ApiKeyRecord) -> Result<(), StoreError> {
-        let record = record.clone();
-        self.detached(|s| async move { dispatch!(s, admin::create_key(&record)) })
-            .await
+        let k = record.clone();
+        let result = match &self.backend {
+            Backend::Postgres(db) => db.read(async move |c| admin::create_key(c, &k).await).await,
+            Backend::Sqlite(db) => {
+                db.write(async move |c| admin::create_key(c, &k).await)
+                    .await
+            }
+        };
+        answer(result, "creating an API key")
     }
 
     async fn find(&self, id: ApiKeyId) -> Result<Option<ApiKeyRecord>, StoreError> {
-        dispatch!(self, admin::find_key(id))
+        let result = match &self.backend {
+            Backend::Postgres(db) => db.read(async move |c| admin::find_key(c, id).await).await,
+            Backend::Sqlite(db) => db.read(async move |c| admin::find_key(c, id).await).await,
+        };
+        answer(result, "reading an API key")
     }
 
     async fn revoke(&self, id: ApiKeyId, at: DateTime<Utc>) -> Result<bool, StoreError> {
-        self.detached(|s| async move { dispatch!(s, admin::revoke_key(id, at)) })
-            .await
+        let result = match &self.backend {
+            Backend::Postgres(db) => {
+                let db = db.clone();
+                detached(
+                    async move { db.write(async |c| admin::revoke_key(c, id, at).await).await },
+                )
+                .await
+            }
+            Backend::Sqlite(db) => {
+                db.write(async move |c| admin::revoke_key(c, id, at).await)
+                    .await
+            }
+        };
+        answer(result, "revoking an API key")
     }
 }
 
 #[async_trait]
 impl UserRepo for Store {
     async fn get(&self, tenant: TenantId, id: UserId) -> Result<Option<User>, StoreError> {
-        dispatch!(self, users::get(tenant, id))
+        let result = match &self.backend {
+            Backend::Postgres(db) => {
+                db.read(async move |c| users::get(c, tenant, id).await)
+                    .await
+            }
+            Backend::Sqlite(db) => {
+                db.read(async move |c| users::get(c, tenant, id).await)
+                    .await
+            }
+        };
+        answer(result, "reading a user")
     }
 
     async fn list(&self, tenant: TenantId, query: &ListQuery) -> Result<Vec<User>, StoreError> {
-        dispatch!(self, users::list(tenant, query))
+        let q = query.clone();
+        let result = match &self.backend {
+            Backend::Postgres(db) => {
+                db.read(async move |c| users::list(c, tenant, &q).await)
+                    .await
+            }
+            Backend::Sqlite(db) => {
+                db.read(async move |c| users::list(c, tenant, &q).await)
+                    .await
+            }
+        };
+        answer(result, "listing users")
     }
 
     async fn find_by_token(&self, hash: &SecretHash) -> Result<Option<User>, StoreError> {
-        dispatch!(self, users::find_by_token(hash))
+        let h = *hash;
+        let result = match &self.backend {
+            Backend::Postgres(db) => {
+                db.read(async move |c| users::find_by_token(c, &h).await)
+                    .await
+            }
+            Backend::Sqlite(db) => {
+                db.read(async move |c| users::find_by_token(c, &h).await)
+                    .await
+            }
+        };
+        answer(result, "finding a user by token")
     }
 
     async fn sends_since(
@@ -195,19 +245,52 @@ impl UserRepo for Store {
         user: UserId,
         since: DateTime<Utc>,
     ) -> Result<Vec<DateTime<Utc>>, StoreError> {
-        dispatch!(self, users::sends_since(tenant, user, since))
+        let result = match &self.backend {
+            Backend::Postgres(db) => {
+                db.read(async move |c| users::sends_since(c, tenant, user, since).await)
+                    .await
+            }
+            Backend::Sqlite(db) => {
+                db.read(async move |c| users::sends_since(c, tenant, user, since).await)
+                    .await
+            }
+        };
+        answer(result, "reading sends")
     }
 
     async fn insert_invited(&self, new: &NewUser) -> Result<(), StoreError> {
         let new = new.clone();
-        self.detached(|s| async move { dispatch!(s, users::insert_invited(&new)) })
-            .await
+        let result = match &self.backend {
+            Backend::Postgres(db) => {
+                let db = db.clone();
+                detached(async move {
+                    db.write(async |c| users::insert_invited(c, &new).await)
+                        .await
+                })
+                .await
+            }
+            Backend::Sqlite(db) => {
+                db.write(async move |c| users::insert_invited(c, &new).await)
+                    .await
+            }
+        };
+        answer(result, "inviting a user")
     }
 
     async fn rotate_invite(&self, rotation: &Rotation) -> Result<WriteOutcome, StoreError> {
-        let rotation = rotation.clone();
-        self.detached(|s| async move { dispatch!(s, users::rotate_invite(&rotation)) })
-            .await
+        let r = rotation.clone();
+        let result = match &self.backend {
+            Backend::Postgres(db) => {
+                let db = db.clone();
+                detached(async move { db.write(async |c| users::rotate_invite(c, &r).await).await })
+                    .await
+            }
+            Backend::Sqlite(db) => {
+                db.write(async move |c| users::rotate_invite(c, &r).await)
+                    .await
+            }
+        };
+        guarded(result, "rotating an invite")
     }
 
     async fn activate(
@@ -217,10 +300,20 @@ impl UserRepo for Store {
         expected_version: i64,
         at: DateTime<Utc>,
     ) -> Result<WriteOutcome, StoreError> {
-        self.detached(|s| async move {
-            dispatch!(s, users::activate(tenant, user, expected_version, at))
-        })
-        .await
+        // One statement: a transaction of its own on PostgreSQL.
+        let result = match &self.backend {
+            Backend::Postgres(db) => {
+                db.read(async move |c| users::activate(c, tenant, user, expected_version, at).await)
+                    .await
+            }
+            Backend::Sqlite(db) => {
+                db.write(async move |c| {
+                    users::activate(c, tenant, user, expected_version, at).await
+                })
+                .await
+            }
+        };
+        guarded(result, "activating a user")
     }
 }
 
@@ -232,23 +325,44 @@ impl IdempotencyStore for Store {
         key: &IdempotencyKey,
         not_before: DateTime<Utc>,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        dispatch!(self, admin::find_idempotency(tenant, key, not_before))
+        let k = key.clone();
+        let result = match &self.backend {
+            Backend::Postgres(db) => {
+                db.read(async move |c| admin::find_idempotency(c, tenant, &k, not_before).await)
+                    .await
+            }
+            Backend::Sqlite(db) => {
+                db.read(async move |c| admin::find_idempotency(c, tenant, &k, not_before).await)
+                    .await
+            }
+        };
+        answer(result, "reading an idempotency record")
     }
 }
 
 #[async_trait]
 impl AuditLog for Store {
+    /// A refusal's audit line. On PostgreSQL one statement, committed on
+    /// its own without a BEGIN/COMMIT round trip; on SQLite it joins the
+    /// next group commit instead of costing a commit of its own.
     async fn record(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        let entry = entry.clone();
-        self.detached(|s| async move { dispatch!(s, admin::record_audit(&entry)) })
-            .await
+        let row = AuditRow::new(entry);
+        let result = match &self.backend {
+            Backend::Postgres(db) => db.read(async move |c| users::audit(c, row).await).await,
+            Backend::Sqlite(db) => db.write(async move |c| users::audit(c, row).await).await,
+        };
+        answer(result, "writing an audit line")
     }
 }
 
 #[async_trait]
 impl OutboxRepo for Store {
     async fn any_due(&self, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        dispatch!(self, outbox::any_due(now))
+        let result = match &self.backend {
+            Backend::Postgres(db) => db.read(async move |c| outbox::any_due(c, now).await).await,
+            Backend::Sqlite(db) => db.read(async move |c| outbox::any_due(c, now).await).await,
+        };
+        answer(result, "looking for due messages")
     }
 
     async fn claim_due(
@@ -257,8 +371,18 @@ impl OutboxRepo for Store {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<ClaimedMessage>, StoreError> {
-        self.detached(|s| async move { dispatch!(s, outbox::claim_due(now, lease_until, limit)) })
-            .await
+        // One statement: a transaction of its own on PostgreSQL.
+        let result = match &self.backend {
+            Backend::Postgres(db) => {
+                db.read(async move |c| outbox::claim_due(c, now, lease_until, limit).await)
+                    .await
+            }
+            Backend::Sqlite(db) => {
+                db.write(async move |c| outbox::claim_due(c, now, lease_until, limit).await)
+                    .await
+            }
+        };
+        answer(result, "claiming outbox messages")
     }
 
     async fn settle(
@@ -268,14 +392,30 @@ impl OutboxRepo for Store {
         outcomes: &[Settlement],
     ) -> Result<usize, StoreError> {
         let outcomes = outcomes.to_vec();
-        self.detached(|s| async move { dispatch!(s, outbox::settle(lease_until, at, &outcomes)) })
-            .await
+        let result = match &self.backend {
+            Backend::Postgres(db) => {
+                let db = db.clone();
+                detached(async move {
+                    db.write(async |c| outbox::settle(c, lease_until, at, &outcomes).await)
+                        .await
+                })
+                .await
+            }
+            Backend::Sqlite(db) => {
+                db.write(async move |c| outbox::settle(c, lease_until, at, &outcomes).await)
+                    .await
+            }
+        };
+        answer(result, "settling outbox messages")
     }
 }
 
 #[async_trait]
 impl Health for Store {
     async fn ping(&self) -> Result<(), StoreError> {
-        dispatch!(self, admin::ping())
+        match &self.backend {
+            Backend::Postgres(db) => db.ping().await,
+            Backend::Sqlite(db) => db.ping().await,
+        }
     }
 }

@@ -1,176 +1,110 @@
-//! The tenants, API keys, idempotency, audit and health bodies (see
-//! `admin_body!`), instantiated per backend.
+//! Tenants, API keys and idempotency records: the small repositories,
+//! written once for both backends (see `conn.rs`).
 
-/// Expands to the small repositories for one connection type; arguments as
-/// for `users_body!`.
-macro_rules! admin_body {
-    ($conn:ty, $pool:ty, $db:ty, $begin:ident) => {
-        pub mod admin {
-            use beckon_ports::{
-                ApiKeyId, ApiKeyRecord, AuditEntry, IdempotencyKey, IdempotencyRecord, StoreError,
-                Tenant, TenantId,
-            };
-            use chrono::{DateTime, Utc};
-            use diesel::prelude::*;
-            #[allow(unused_imports)]
-            use diesel_async::AsyncConnection as _;
-            use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
+use beckon_ports::{
+    ApiKeyId, ApiKeyRecord, IdempotencyKey, IdempotencyRecord, StoreError, Tenant, TenantId,
+};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
 
-            use crate::errors::{TxError, is_fk_violation};
-            use crate::retry::with_retry;
-            use crate::rows::{ApiKeyRow, AuditRow, IdempotencyRow, TenantRow};
-            use crate::schema::{api_keys, audit_log, idempotency_records, tenants};
-            use crate::sql_types::{DbTime, DbUuid};
+use crate::conn::Conn;
+use crate::errors::{TxError, is_fk_violation};
+use crate::rows::{ApiKeyRow, IdempotencyRow, TenantRow};
+use crate::schema::{api_keys, idempotency_records, tenants};
+use crate::sql_types::{DbTime, DbUuid};
 
-            type Conn = $conn;
-            type Db = $pool;
-
-            pub async fn create_tenant(db: &Db, t: &Tenant) -> Result<(), StoreError> {
-                with_retry("creating a tenant", || {
-                    db.timed(async |conn: &mut Conn| {
-                        conn.$begin(async |c| {
-                            diesel::insert_into(tenants::table)
-                                .values(TenantRow::new(t))
-                                .execute(c)
-                                .await?;
-                            Ok::<_, TxError>(())
-                        })
-                        .await
-                    })
-                })
-                .await
-            }
-
-            pub async fn get_tenant(db: &Db, id: TenantId) -> Result<Option<Tenant>, StoreError> {
-                let run = db.timed(async |c| {
-                    let row = tenants::table
-                        .filter(tenants::id.eq(DbUuid::from(id)))
-                        .select(TenantRow::as_select())
-                        .first::<TenantRow>(c)
-                        .await
-                        .optional()?;
-                    row.map(TenantRow::into_tenant).transpose()
-                });
-                run.await
-                    .map_err(|e: TxError| e.into_store("reading a tenant"))
-            }
-
-            pub async fn create_key(db: &Db, k: &ApiKeyRecord) -> Result<(), StoreError> {
-                with_retry("creating an API key", || {
-                    db.timed(async |conn: &mut Conn| {
-                        conn.$begin(async |c| {
-                            diesel::insert_into(api_keys::table)
-                                .values(ApiKeyRow::new(k))
-                                .execute(c)
-                                .await
-                                .map_err(|e| {
-                                    if is_fk_violation(&e) {
-                                        TxError::Store(StoreError::MissingReference)
-                                    } else {
-                                        TxError::Db(e)
-                                    }
-                                })?;
-                            Ok::<_, TxError>(())
-                        })
-                        .await
-                    })
-                })
-                .await
-            }
-
-            /// Named global lookup: a presented key names no tenant.
-            pub async fn find_key(
-                db: &Db,
-                id: ApiKeyId,
-            ) -> Result<Option<ApiKeyRecord>, StoreError> {
-                let run = db.timed(async |c| {
-                    let row = api_keys::table
-                        .inner_join(tenants::table)
-                        .filter(api_keys::id.eq(DbUuid::from(id)))
-                        .select((ApiKeyRow::as_select(), tenants::name))
-                        .first::<(ApiKeyRow, String)>(c)
-                        .await
-                        .optional()?;
-                    row.map(|(k, tenant_name)| k.into_record(&tenant_name))
-                        .transpose()
-                });
-                run.await
-                    .map_err(|e: TxError| e.into_store("reading an API key"))
-            }
-
-            /// Keeps an earlier revocation time: revoking twice is harmless.
-            pub async fn revoke_key(
-                db: &Db,
-                id: ApiKeyId,
-                at: DateTime<Utc>,
-            ) -> Result<bool, StoreError> {
-                with_retry("revoking an API key", || {
-                    db.timed(async |conn: &mut Conn| {
-                        conn.$begin(async |c| {
-                            let key = api_keys::table.filter(api_keys::id.eq(DbUuid::from(id)));
-                            let changed =
-                                diesel::update(key.filter(api_keys::revoked_at.is_null()))
-                                    .set(api_keys::revoked_at.eq(DbTime::from(at)))
-                                    .execute(c)
-                                    .await?;
-                            if changed > 0 {
-                                return Ok::<_, TxError>(true);
-                            }
-                            let exists = diesel::select(diesel::dsl::exists(key))
-                                .get_result::<bool>(c)
-                                .await?;
-                            Ok(exists)
-                        })
-                        .await
-                    })
-                })
-                .await
-            }
-
-            pub async fn find_idempotency(
-                db: &Db,
-                t: TenantId,
-                key: &IdempotencyKey,
-                not_before: DateTime<Utc>,
-            ) -> Result<Option<IdempotencyRecord>, StoreError> {
-                let run = db.timed(async |c| {
-                    let row = idempotency_records::table
-                        .filter(idempotency_records::tenant_id.eq(DbUuid::from(t)))
-                        .filter(idempotency_records::idempotency_key.eq(key.as_str()))
-                        .filter(idempotency_records::created_at.ge(DbTime::from(not_before)))
-                        .select(IdempotencyRow::as_select())
-                        .first::<IdempotencyRow>(c)
-                        .await
-                        .optional()?;
-                    row.map(IdempotencyRow::into_record).transpose()
-                });
-                run.await
-                    .map_err(|e: TxError| e.into_store("reading an idempotency record"))
-            }
-
-            pub async fn record_audit(db: &Db, a: &AuditEntry) -> Result<(), StoreError> {
-                with_retry("writing an audit line", || {
-                    db.timed(async |conn: &mut Conn| {
-                        conn.$begin(async |c| {
-                            diesel::insert_into(audit_log::table)
-                                .values(AuditRow::new(a))
-                                .execute(c)
-                                .await?;
-                            Ok::<_, TxError>(())
-                        })
-                        .await
-                    })
-                })
-                .await
-            }
-
-            pub async fn ping(db: &Db) -> Result<(), StoreError> {
-                db.timed(async |c| Ok(c.batch_execute("SELECT 1").await?))
-                    .await
-                    .map_err(|e| e.into_store("pinging the database"))
-            }
-        }
-    };
+/// Write body: a new tenant.
+pub async fn create_tenant(c: &impl Conn, t: &Tenant) -> Result<(), TxError> {
+    c.execute(diesel::insert_into(tenants::table).values(TenantRow::new(t)))
+        .await?;
+    Ok(())
 }
 
-pub(crate) use admin_body;
+/// The tenant, or `None`.
+pub async fn get_tenant(c: &impl Conn, id: TenantId) -> Result<Option<Tenant>, TxError> {
+    let rows = c
+        .load::<TenantRow, _>(
+            tenants::table
+                .filter(tenants::id.eq(DbUuid::from(id)))
+                .select(tenants::all_columns)
+                .limit(1),
+        )
+        .await?;
+    rows.into_iter()
+        .next()
+        .map(TenantRow::into_tenant)
+        .transpose()
+}
+
+/// Write body: a new API key; `MissingReference` without its tenant.
+pub async fn create_key(c: &impl Conn, k: &ApiKeyRecord) -> Result<(), TxError> {
+    c.execute(diesel::insert_into(api_keys::table).values(ApiKeyRow::new(k)))
+        .await
+        .map_err(|e| {
+            if is_fk_violation(&e) {
+                TxError::Store(StoreError::MissingReference)
+            } else {
+                TxError::Db(e)
+            }
+        })?;
+    Ok(())
+}
+
+/// Named global lookup: a presented key names no tenant.
+pub async fn find_key(c: &impl Conn, id: ApiKeyId) -> Result<Option<ApiKeyRecord>, TxError> {
+    let rows = c
+        .load::<(ApiKeyRow, String), _>(
+            api_keys::table
+                .inner_join(tenants::table)
+                .filter(api_keys::id.eq(DbUuid::from(id)))
+                .select((api_keys::all_columns, tenants::name))
+                .limit(1),
+        )
+        .await?;
+    rows.into_iter()
+        .next()
+        .map(|(k, tenant_name)| k.into_record(&tenant_name))
+        .transpose()
+}
+
+/// Write body: marks the key revoked, keeping an earlier revocation time
+/// (revoking twice is harmless); `false` when there is no such key.
+pub async fn revoke_key(c: &impl Conn, id: ApiKeyId, at: DateTime<Utc>) -> Result<bool, TxError> {
+    let key = api_keys::table.filter(api_keys::id.eq(DbUuid::from(id)));
+    let changed = c
+        .execute(
+            diesel::update(key.filter(api_keys::revoked_at.is_null()))
+                .set(api_keys::revoked_at.eq(DbTime::from(at))),
+        )
+        .await?;
+    if changed > 0 {
+        return Ok(true);
+    }
+    let found = c
+        .load::<DbUuid, _>(key.select(api_keys::id).limit(1))
+        .await?;
+    Ok(!found.is_empty())
+}
+
+/// The record for this tenant and key created at or after `not_before`.
+pub async fn find_idempotency(
+    c: &impl Conn,
+    t: TenantId,
+    key: &IdempotencyKey,
+    not_before: DateTime<Utc>,
+) -> Result<Option<IdempotencyRecord>, TxError> {
+    let rows = c
+        .load::<IdempotencyRow, _>(
+            idempotency_records::table
+                .filter(idempotency_records::tenant_id.eq(DbUuid::from(t)))
+                .filter(idempotency_records::idempotency_key.eq(key.as_str().to_owned()))
+                .filter(idempotency_records::created_at.ge(DbTime::from(not_before)))
+                .select(idempotency_records::all_columns)
+                .limit(1),
+        )
+        .await?;
+    rows.into_iter()
+        .next()
+        .map(IdempotencyRow::into_record)
+        .transpose()
+}

@@ -1,8 +1,7 @@
-//! The repository body, written once as macros and expanded for each
-//! connection type in `crate::backend` (ADR 0001: diesel's `MultiConnection`
-//! does not work with diesel-async, and generic code over `AsyncConnection`
-//! drowns in trait bounds; a macro keeps one body that each backend
-//! type-checks on its own).
+//! The repository bodies: every statement Beckon runs, written once as
+//! plain generic functions over `C: Conn` (see `conn.rs`), so that the same
+//! code runs on PostgreSQL and on SQLite. Read bodies run on a connection,
+//! write bodies inside a transaction that `Store` opens for them.
 
 pub mod admin;
 pub mod outbox;

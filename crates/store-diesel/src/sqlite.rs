@@ -1,0 +1,272 @@
+//! SQLite: one thread owns the connection and runs every operation, whole,
+//! on it; concurrent writes are committed together (group commit).
+//!
+//! SQLite allows one writer at a time, and its calls block. Running each
+//! statement on tokio's blocking pool (diesel-async's wrapper) cost a thread
+//! hand-off per statement, and writers queued on SQLite's busy handler or an
+//! in-process lock. Here an operation — a read, or a write transaction's
+//! whole body — is one job on a channel. The thread takes every job waiting
+//! at that moment, runs the reads, then runs the writes in one `BEGIN
+//! IMMEDIATE` transaction, each in a savepoint of its own (a failing one is
+//! rolled back alone), commits once and only then answers the writers: a
+//! 200 still means committed. Under load, one commit serves many requests.
+//!
+//! The bodies are the generic ones of `repo/`, on [`SqliteConn`]: each
+//! statement completes inside its call, so a body's future is complete on
+//! its first poll and the thread polls it once.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::mpsc;
+use std::task::{Context, Poll, Waker};
+
+use anyhow::anyhow;
+use beckon_ports::StoreError;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, SqliteConnection};
+
+use crate::conn::SqliteConn;
+use crate::errors::{TxError, translate};
+
+/// The most writes committed together: bounds how long the first of them
+/// waits for the others.
+const MAX_GROUP: usize = 64;
+
+/// A job that runs outside any transaction (reads, migrations, pings).
+type PlainJob = Box<dyn FnOnce(Result<&SqliteConn, StoreError>) + Send>;
+/// A write's body: runs in the shared transaction; says whether it
+/// succeeded and how to answer once the commit's outcome is known.
+type WriteJob = Box<dyn FnOnce(Result<&SqliteConn, StoreError>) -> Option<(bool, Answer)> + Send>;
+/// Answers a writer with the commit's outcome.
+type Answer = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+enum Job {
+    Plain(PlainJob),
+    Write(WriteJob),
+}
+
+/// The handle to the SQLite thread. Cheap to clone; the thread and its
+/// connection end when the last clone is dropped.
+#[derive(Clone)]
+pub struct SqliteDb {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl SqliteDb {
+    /// Starts the thread for the database at `path` (a file, or
+    /// `:memory:`: then the thread's one connection *is* the database). The
+    /// connection opens on first use, so a file that cannot be opened shows
+    /// up as `Unavailable` then, not here.
+    pub fn open(path: &str, memory: bool) -> Result<Self, StoreError> {
+        let (jobs, queue) = mpsc::channel();
+        let path = path.to_owned();
+        std::thread::Builder::new()
+            .name("beckon-sqlite".into())
+            .spawn(move || serve(&path, memory, &queue))
+            .map_err(|e| StoreError::Unexpected(anyhow!("starting the SQLite thread: {e}")))?;
+        Ok(Self { jobs })
+    }
+
+    /// Runs a read-only body.
+    pub async fn read<T, F>(&self, op: F) -> Result<T, TxError>
+    where
+        T: Send + 'static,
+        F: AsyncFnOnce(&SqliteConn) -> Result<T, TxError> + Send + 'static,
+    {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.submit(Job::Plain(Box::new(move |conn| {
+            let result = match conn {
+                Ok(conn) => run_once(conn, op),
+                Err(e) => Err(TxError::Store(e)),
+            };
+            let _ = answer.send(result);
+        })))?;
+        answered.await.map_err(|_| stopped())?
+    }
+
+    /// Runs a write body in the shared transaction; answers after its commit.
+    pub async fn write<T, F>(&self, op: F) -> Result<T, TxError>
+    where
+        T: Send + 'static,
+        F: AsyncFnOnce(&SqliteConn) -> Result<T, TxError> + Send + 'static,
+    {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.submit(Job::Write(Box::new(move |conn| {
+            let conn = match conn {
+                Ok(conn) => conn,
+                Err(e) => {
+                    let _ = answer.send(Err(TxError::Store(e)));
+                    return None;
+                }
+            };
+            let result = run_once(conn, op);
+            let ok = result.is_ok();
+            let deliver: Answer = Box::new(move |commit: Result<(), String>| {
+                let outcome = match (commit, result) {
+                    (Err(why), Ok(_)) => Err(TxError::Store(StoreError::Unavailable(anyhow!(
+                        "committing to SQLite failed: {why}"
+                    )))),
+                    (_, result) => result,
+                };
+                let _ = answer.send(outcome);
+            });
+            Some((ok, deliver))
+        })))?;
+        answered.await.map_err(|_| stopped())?
+    }
+
+    /// Runs `f` on the connection outside any transaction: migrations
+    /// (which manage their own) and pings.
+    pub async fn with_connection<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut SqliteConnection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.submit(Job::Plain(Box::new(move |conn| {
+            let _ = answer.send(conn.and_then(|c| f(&mut c.raw())));
+        })))
+        .map_err(|e| e.into_store("reaching SQLite"))?;
+        answered
+            .await
+            .map_err(|_| stopped().into_store("reaching SQLite"))?
+    }
+
+    /// `Unavailable` when the database file cannot be opened or is locked.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.with_connection(|c: &mut SqliteConnection| {
+            c.batch_execute("SELECT 1")
+                .map_err(|e| translate(e, "pinging the database"))
+        })
+        .await
+    }
+
+    fn submit(&self, job: Job) -> Result<(), TxError> {
+        self.jobs.send(job).map_err(|_| stopped())
+    }
+}
+
+fn stopped() -> TxError {
+    TxError::Store(StoreError::Unexpected(anyhow!("the SQLite thread stopped")))
+}
+
+/// Polls a body's future once: on `SqliteConn` every statement completes
+/// inside its call, so the body is done. Pending would mean a body awaited
+/// something else (a timer, another task), which no body may do here.
+fn run_once<T, F>(conn: &SqliteConn, op: F) -> Result<T, TxError>
+where
+    F: AsyncFnOnce(&SqliteConn) -> Result<T, TxError>,
+{
+    let fut = pin!(op(conn));
+    match fut.poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(result) => result,
+        Poll::Pending => Err(TxError::Store(StoreError::Unexpected(anyhow!(
+            "a SQLite body waited on something other than SQLite"
+        )))),
+    }
+}
+
+/// The thread: takes every job waiting, runs the plain ones, then the
+/// writes as one group commit; until every handle is gone.
+fn serve(path: &str, memory: bool, queue: &mpsc::Receiver<Job>) {
+    let mut slot = None;
+    while let Ok(first) = queue.recv() {
+        let mut writes = Vec::new();
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            match job {
+                Job::Plain(run) => run(connection(&mut slot, path, memory)),
+                Job::Write(run) => writes.push(run),
+            }
+            if writes.len() < MAX_GROUP {
+                next = queue.try_recv().ok();
+            }
+        }
+        if !writes.is_empty() {
+            commit_group(&mut slot, path, memory, writes);
+        }
+    }
+}
+
+/// Runs `writes` in one transaction, each in a savepoint, commits, answers.
+fn commit_group(slot: &mut Option<SqliteConn>, path: &str, memory: bool, writes: Vec<WriteJob>) {
+    let conn = match connection(slot, path, memory) {
+        Ok(conn) => conn,
+        Err(e) => {
+            let why = format!("{e:#}");
+            for run in writes {
+                run(Err(StoreError::Unavailable(anyhow!("{why}"))));
+            }
+            return;
+        }
+    };
+    let sql = |statements: &str| conn.raw().batch_execute(statements);
+    if let Err(e) = sql("BEGIN IMMEDIATE") {
+        let why = format!("{:#}", translate(e, "beginning a SQLite transaction"));
+        for run in writes {
+            run(Err(StoreError::Unavailable(anyhow!("{why}"))));
+        }
+        return;
+    }
+    let mut answers = Vec::with_capacity(writes.len());
+    for run in writes {
+        if let Err(e) = sql("SAVEPOINT job") {
+            run(Err(translate(e, "opening a savepoint")));
+            continue;
+        }
+        let Some((ok, answer)) = run(Ok(conn)) else {
+            let _ = sql("ROLLBACK TO job; RELEASE job");
+            continue;
+        };
+        let end = if ok {
+            "RELEASE job"
+        } else {
+            "ROLLBACK TO job; RELEASE job"
+        };
+        match sql(end) {
+            Ok(()) => answers.push(answer),
+            // The savepoint is gone or the transaction broke: this job's
+            // effect is unknown, so it must not commit as if it succeeded.
+            Err(e) => answer(Err(e.to_string())),
+        }
+    }
+    let commit = sql("COMMIT").map_err(|e| e.to_string());
+    if commit.is_err() {
+        let _ = sql("ROLLBACK");
+    }
+    for answer in answers {
+        answer(commit.clone());
+    }
+}
+
+/// The thread's connection, opened (and set up) on first use.
+fn connection<'a>(
+    slot: &'a mut Option<SqliteConn>,
+    path: &str,
+    memory: bool,
+) -> Result<&'a SqliteConn, StoreError> {
+    if slot.is_none() {
+        *slot = Some(SqliteConn::new(open(path, memory)?));
+    }
+    slot.as_ref()
+        .ok_or_else(|| StoreError::Unexpected(anyhow!("no SQLite connection")))
+}
+
+/// Opens and sets up one connection. busy_timeout comes first so that
+/// switching the file to WAL waits for other processes instead of failing;
+/// foreign keys are off by default in SQLite. Other processes (the admin
+/// CLI) still share the file: their writes wait up to 5 s for ours.
+fn open(path: &str, memory: bool) -> Result<SqliteConnection, StoreError> {
+    let mut conn = SqliteConnection::establish(path).map_err(|e| {
+        StoreError::Unavailable(anyhow::Error::new(e).context("opening the SQLite database"))
+    })?;
+    let pragmas = if memory {
+        "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;"
+    } else {
+        "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+         PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+    };
+    conn.batch_execute(pragmas)
+        .map_err(|e| translate(e, "setting up the SQLite connection"))?;
+    Ok(conn)
+}
