@@ -1,5 +1,6 @@
 //! Beckon mounted under `/invites` of another actix-web application that
-//! keeps a route of its own (`/hello`). `cargo run -p beckon --example
+//! keeps a route of its own (`/hello`), with Beckon's outbox delivered by
+//! `beckon::worker::deliver_until` beside it. `cargo run -p beckon --example
 //! mount_under_invites` serves on a free port, makes a few requests, prints
 //! what came back and stops; `cargo test` runs it the same way.
 
@@ -7,7 +8,7 @@ use std::collections::HashMap;
 
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
-use beckon::{config::Config, wiring};
+use beckon::{config::Config, system::Sources, wiring, worker};
 use beckon_http::{AppState, DEFAULT_BODY_LIMIT};
 
 #[tokio::main]
@@ -19,15 +20,24 @@ async fn main() -> anyhow::Result<()> {
     cfg.mailer = format!("file://{}", mail.path().display());
     // The link in the invite email must point under the prefix too.
     cfg.accept_url = "http://127.0.0.1:8080/invites/invite?token={token}".to_owned();
-    let (beckon, _store) = wiring::application(&cfg).await?;
+    let (beckon, _store) = wiring::application(&cfg, &Sources::system()).await?;
+
+    // The email Beckon's requests queue goes out through this loop, as in
+    // `beckon serve`; it stops when `stop_delivery` is sent (or dropped).
+    let (stop_delivery, delivery_stopped) = tokio::sync::oneshot::channel::<()>();
+    let delivery = tokio::spawn(worker::deliver_until(
+        beckon.deliver_outbox.clone(),
+        async move {
+            let _ = delivery_stopped.await;
+        },
+    ));
+
     let state = AppState {
         beckon,
         body_limit: DEFAULT_BODY_LIMIT,
     };
 
     // The host application: its own route, and Beckon under `/invites`.
-    // (Queued emails go out only when something runs
-    // `deliver_outbox.run_once()` in a loop, as `beckon serve` does.)
     let server = HttpServer::new(move || {
         App::new()
             .route("/hello", web::get().to(|| async { "Hello from the host." }))
@@ -57,8 +67,12 @@ async fn main() -> anyhow::Result<()> {
         anyhow::ensure!(status == expected, "GET {path}: {status}, not {expected}");
     }
 
+    // Stop serving first, so that no request queues email the worker would
+    // no longer send; then stop the worker (it finishes the batch it holds).
     handle.stop(true).await;
     serving.await??;
+    let _ = stop_delivery.send(());
+    delivery.await?;
     Ok(())
 }
 

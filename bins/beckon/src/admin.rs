@@ -1,14 +1,17 @@
 //! The admin subcommands: each prints one JSON object on stdout, or fails
-//! with a one-line error having changed nothing.
+//! with a one-line error having changed nothing. Those that record a time or
+//! make a secret take their [`Sources`] (`main` passes the system ones), so
+//! that tests can run them on the clock their app runs on.
 
 use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
 use beckon_domain::{CreateApiKey, CreateTenant, RevokeApiKey};
-use beckon_ports::{ApiKeyId, OsRandom, Role, SystemClock, TenantId, TenantName};
+use beckon_ports::{ApiKeyId, Role, TenantId, TenantName};
 use serde_json::{Value, json};
 
 use crate::config::Config;
+use crate::system::Sources;
 use crate::wiring;
 
 /// `beckon migrate`.
@@ -19,10 +22,10 @@ pub async fn migrate(cfg: &Config) -> anyhow::Result<Value> {
 }
 
 /// `beckon tenant create`.
-pub async fn create_tenant(cfg: &Config, name: &str) -> anyhow::Result<Value> {
+pub async fn create_tenant(cfg: &Config, name: &str, sources: &Sources) -> anyhow::Result<Value> {
     let name = TenantName::parse(name).map_err(|e| anyhow!("--name: {e}"))?;
     let store = Arc::new(migrated(cfg).await?);
-    let tenant = CreateTenant::new(store, Arc::new(SystemClock), Arc::new(OsRandom))
+    let tenant = CreateTenant::new(store, sources.clock.clone(), sources.random.clone())
         .execute(name)
         .await?;
     Ok(json!({ "id": tenant.id.to_string(), "name": tenant.name.as_str() }))
@@ -34,6 +37,7 @@ pub async fn create_api_key(
     tenant: &str,
     role: &str,
     name: Option<&str>,
+    sources: &Sources,
 ) -> anyhow::Result<Value> {
     let tenant: TenantId = tenant
         .parse()
@@ -55,8 +59,8 @@ pub async fn create_api_key(
     let created = CreateApiKey::new(
         store.clone(),
         store,
-        Arc::new(SystemClock),
-        Arc::new(OsRandom),
+        sources.clock.clone(),
+        sources.random.clone(),
     )
     .execute(tenant, role, name)
     .await?;
@@ -69,10 +73,10 @@ pub async fn create_api_key(
 }
 
 /// `beckon api-key revoke`.
-pub async fn revoke_api_key(cfg: &Config, id: &str) -> anyhow::Result<Value> {
+pub async fn revoke_api_key(cfg: &Config, id: &str, sources: &Sources) -> anyhow::Result<Value> {
     let id: ApiKeyId = id.parse().map_err(|_| anyhow!("--id: not a UUID"))?;
     let store = Arc::new(migrated(cfg).await?);
-    RevokeApiKey::new(store, Arc::new(SystemClock))
+    RevokeApiKey::new(store, sources.clock.clone())
         .execute(id)
         .await?;
     Ok(json!({ "id": id.to_string(), "revoked": true }))

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use beckon::cli::{ApiKeyAction, Cli, Command, PolicyAction, TenantAction};
 use beckon::config::Config;
+use beckon::system::Sources;
 use beckon::{admin, server, telemetry};
 use clap::Parser;
 use clap::error::ErrorKind;
@@ -55,9 +56,11 @@ fn main() -> ExitCode {
 }
 
 async fn run(command: Command, cfg: &Config) -> anyhow::Result<Option<serde_json::Value>> {
+    // The one place the real clock and random source are chosen.
+    let sources = &Sources::system();
     Ok(Some(match command {
         Command::Serve => {
-            server::start(cfg, server::ServeOptions::default())
+            server::start(cfg, server::ServeOptions::default(), sources)
                 .await?
                 .wait()
                 .await?;
@@ -66,13 +69,13 @@ async fn run(command: Command, cfg: &Config) -> anyhow::Result<Option<serde_json
         Command::Migrate => admin::migrate(cfg).await?,
         Command::Tenant {
             action: TenantAction::Create { name },
-        } => admin::create_tenant(cfg, &name).await?,
+        } => admin::create_tenant(cfg, &name, sources).await?,
         Command::ApiKey {
             action: ApiKeyAction::Create { tenant, role, name },
-        } => admin::create_api_key(cfg, &tenant, &role, name.as_deref()).await?,
+        } => admin::create_api_key(cfg, &tenant, &role, name.as_deref(), sources).await?,
         Command::ApiKey {
             action: ApiKeyAction::Revoke { id },
-        } => admin::revoke_api_key(cfg, &id).await?,
+        } => admin::revoke_api_key(cfg, &id, sources).await?,
         Command::Policy {
             action: PolicyAction::Check,
         } => admin::check_policies(cfg)?,

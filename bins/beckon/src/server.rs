@@ -1,23 +1,19 @@
 //! `beckon serve`: the HTTP server and the outbox worker, started together
 //! and stopped together (gracefully: in-flight requests finish, the worker
-//! finishes the message it is sending).
+//! finishes the batch it is sending).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::HttpServer;
 use actix_web::dev::ServerHandle;
-use beckon_domain::{Beckon, DeliverOutbox};
+use beckon_domain::Beckon;
 use beckon_http::{AppState, DEFAULT_BODY_LIMIT};
-use tokio::sync::watch;
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::wiring;
-
-/// How often an idle worker looks for due messages.
-const POLL: Duration = Duration::from_millis(250);
+use crate::system::Sources;
+use crate::{wiring, worker};
 
 /// A running server and worker.
 pub struct Running {
@@ -26,7 +22,7 @@ pub struct Running {
     handle: ServerHandle,
     server: JoinHandle<std::io::Result<()>>,
     worker: JoinHandle<()>,
-    stop_worker: watch::Sender<bool>,
+    stop_worker: oneshot::Sender<()>,
 }
 
 /// Options that only tests change.
@@ -47,13 +43,15 @@ impl Default for ServeOptions {
     }
 }
 
-/// Migrates, binds and starts serving and delivering.
-pub async fn start(cfg: &Config, opts: ServeOptions) -> anyhow::Result<Running> {
-    let (beckon, _store) = wiring::application(cfg).await?;
+/// Migrates, binds and starts serving and delivering, with time and
+/// randomness from `sources` (`Sources::system()` for `beckon serve`).
+pub async fn start(cfg: &Config, opts: ServeOptions, sources: &Sources) -> anyhow::Result<Running> {
+    let (beckon, _store) = wiring::application(cfg, sources).await?;
     start_with(beckon, cfg.listen, opts)
 }
 
-/// Starts serving `beckon` on `listen`.
+/// Starts serving `beckon` on `listen` and delivering its outbox
+/// ([`worker::deliver_until`]).
 pub fn start_with(
     beckon: Beckon,
     listen: SocketAddr,
@@ -76,8 +74,11 @@ pub fn start_with(
     let addr = server.addrs().first().copied().unwrap_or(listen);
     let server = server.run();
     let handle = server.handle();
-    let (stop_worker, stopped) = watch::channel(false);
-    let worker = tokio::spawn(worker_loop(deliver, stopped));
+    let (stop_worker, stopped) = oneshot::channel();
+    let worker = tokio::spawn(worker::deliver_until(deliver, async move {
+        // Sent, or dropped with `Running`: either way, stop.
+        let _ = stopped.await;
+    }));
     tracing::info!(%addr, "serving");
     Ok(Running {
         addr,
@@ -92,7 +93,7 @@ impl Running {
     /// Waits until the server stops (on a signal), then stops the worker.
     pub async fn wait(self) -> anyhow::Result<()> {
         let result = self.server.await;
-        let _ = self.stop_worker.send(true);
+        let _ = self.stop_worker.send(());
         let _ = self.worker.await;
         tracing::info!("stopped");
         result??;
@@ -103,32 +104,5 @@ impl Running {
     pub async fn stop(self, graceful: bool) -> anyhow::Result<()> {
         self.handle.stop(graceful).await;
         self.wait().await
-    }
-}
-
-/// Drains the outbox until told to stop: at once again after a full batch,
-/// after a short pause otherwise.
-async fn worker_loop(deliver: Arc<DeliverOutbox>, mut stop: watch::Receiver<bool>) {
-    loop {
-        if *stop.borrow() {
-            return;
-        }
-        let pause = match deliver.run_once().await {
-            Ok(report) if report.claimed > 0 && report.retried == 0 && report.failed == 0 => {
-                Duration::ZERO
-            }
-            Ok(_) => POLL,
-            Err(e) => {
-                tracing::warn!(error = %format!("{:#}", anyhow::Error::new(e)), "outbox step failed");
-                POLL * 4
-            }
-        };
-        if pause.is_zero() {
-            continue;
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(pause) => {}
-            _ = stop.changed() => return,
-        }
     }
 }

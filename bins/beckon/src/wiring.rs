@@ -6,10 +6,11 @@ use anyhow::Context;
 use beckon_authz_cedar::CedarAuthorizer;
 use beckon_domain::{Beckon, DeliveryPolicy, InvitePolicy, Ports};
 use beckon_mail::{MailConfig, mailer_from_url};
-use beckon_ports::{Mailer, OsRandom, SystemClock};
+use beckon_ports::Mailer;
 use beckon_store_diesel::{Store, StoreOptions};
 
 use crate::config::Config;
+use crate::system::Sources;
 
 /// Connects to the database named by the configuration.
 pub async fn store(cfg: &Config) -> anyhow::Result<Store> {
@@ -38,8 +39,13 @@ pub fn mailer(cfg: &Config) -> anyhow::Result<Arc<dyn Mailer>> {
     Ok(mailer_from_url(&cfg.mailer, mail)?)
 }
 
-/// Every port, on the given store.
-pub fn ports(store: &Store, authorizer: CedarAuthorizer, mailer: Arc<dyn Mailer>) -> Ports {
+/// Every port, on the given store, with time and randomness from `sources`.
+pub fn ports(
+    store: &Store,
+    authorizer: CedarAuthorizer,
+    mailer: Arc<dyn Mailer>,
+    sources: &Sources,
+) -> Ports {
     let shared = Arc::new(store.clone());
     Ports {
         tenants: shared.clone(),
@@ -51,8 +57,8 @@ pub fn ports(store: &Store, authorizer: CedarAuthorizer, mailer: Arc<dyn Mailer>
         health: shared,
         authorizer: Arc::new(authorizer),
         mailer,
-        clock: Arc::new(SystemClock),
-        random: Arc::new(OsRandom),
+        clock: sources.clock.clone(),
+        random: sources.random.clone(),
     }
 }
 
@@ -65,13 +71,14 @@ pub fn invite_policy(cfg: &Config) -> InvitePolicy {
     }
 }
 
-/// Everything `serve` needs, migrated and validated.
-pub async fn application(cfg: &Config) -> anyhow::Result<(Beckon, Store)> {
+/// Everything `serve` needs, migrated and validated, with time and
+/// randomness from `sources`.
+pub async fn application(cfg: &Config, sources: &Sources) -> anyhow::Result<(Beckon, Store)> {
     let authz = authorizer(cfg)?;
     let mailer = mailer(cfg)?;
     let store = store(cfg).await?;
     store.migrate().await.context("applying migrations")?;
-    let ports = ports(&store, authz, mailer);
+    let ports = ports(&store, authz, mailer, sources);
     Ok((
         Beckon::new(&ports, invite_policy(cfg), DeliveryPolicy::default()),
         store,

@@ -1,9 +1,10 @@
 //! Database outage: with PostgreSQL unreachable the API answers 503
-//! `unavailable` promptly (the pool wait is bounded), `/readyz` answers 503,
-//! `/healthz` 200, and nothing changes; when the database returns, service
-//! resumes by itself, without a restart. The app runs in-process against
-//! PostgreSQL through a TCP proxy the test switches off and on again on the
-//! same port. Skipped, with a note, when `BECKON_TEST_DATABASE_URL` is unset.
+//! `unavailable` rather than hanging (the pool wait is bounded), `/readyz`
+//! answers 503, `/healthz` 200, and nothing changes; when the database
+//! returns, service resumes by itself, without a restart. The app runs
+//! in-process against PostgreSQL through a TCP proxy the test switches off
+//! and on again on the same port, on a manual clock. Skipped, with a note,
+//! when `BECKON_TEST_DATABASE_URL` is unset.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "common/mail.rs"]
@@ -20,6 +21,8 @@ use std::time::{Duration, Instant};
 use beckon::admin;
 use beckon::config::Config;
 use beckon::server::{self, Running, ServeOptions};
+use beckon::system::{Sources, SystemClock};
+use beckon_ports::{Clock, ManualClock};
 use reqwest::RequestBuilder;
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -29,10 +32,10 @@ use tokio::task::{AbortHandle, JoinHandle};
 
 use crate::pg::{PgDatabase, host_port, with_host_port};
 
-/// The anti-hang bound on one request during an outage (the acquire timeout
-/// is 1 s, so one operation may run 2 s): generous, not a performance target.
-const PROMPT: Duration = Duration::from_secs(5);
-/// How long the test waits for anything at all before calling it a hang.
+/// How long the test waits for anything at all — one request included —
+/// before calling it a hang. Only that: no request's duration is asserted
+/// (with the acquire timeout at 1 s, an answer takes about 2 s at most, far
+/// inside this bound).
 const HANG: Duration = Duration::from_secs(20);
 /// How long the workers get to deliver, and "no more mail" is watched for.
 const MAIL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -161,6 +164,8 @@ struct Outage {
     user: String,
     mail_dir: PathBuf,
     proxy: Proxy,
+    /// The app's clock: the API-key cache's time passes only when it moves.
+    clock: Arc<ManualClock>,
     _tmp: TempDir,
     /// Declared last: dropped after everything that uses it.
     _db: PgDatabase,
@@ -182,12 +187,14 @@ impl Outage {
         cfg.mailer = format!("file://{}", mail_dir.display());
         cfg.listen = "127.0.0.1:0".parse().unwrap();
         cfg.resend_cooldown = Duration::ZERO;
+        let clock = Arc::new(ManualClock::new(SystemClock.now()));
+        let sources = Sources::with_clock(clock.clone());
 
-        let tenant = admin::create_tenant(&cfg, "Acme").await.unwrap()["id"]
+        let tenant = admin::create_tenant(&cfg, "Acme", &sources).await.unwrap()["id"]
             .as_str()
             .unwrap()
             .to_owned();
-        let key = admin::create_api_key(&cfg, &tenant, "admin", None)
+        let key = admin::create_api_key(&cfg, &tenant, "admin", None, &sources)
             .await
             .unwrap()["key"]
             .as_str()
@@ -197,7 +204,7 @@ impl Outage {
             signals: false,
             workers: 2,
         };
-        let running = server::start(&cfg, opts).await.unwrap();
+        let running = server::start(&cfg, opts, &sources).await.unwrap();
         let mut app = Self {
             base: format!("http://{}", running.addr),
             running: Some(running),
@@ -207,6 +214,7 @@ impl Outage {
             user: String::new(),
             mail_dir,
             proxy,
+            clock,
             _tmp: tmp,
             _db: db,
         };
@@ -257,23 +265,19 @@ impl Outage {
         ]
     }
 
-    /// Asserts that every API route and `/readyz` answer 503 `unavailable`
-    /// within `PROMPT`, and `/healthz` 200; returns the slowest answer.
-    async fn assert_unavailable(&self, round: &str) -> Duration {
-        let mut slowest = Duration::ZERO;
+    /// Asserts that every API route and `/readyz` answer — at all, within
+    /// the client's `HANG` timeout — 503 `unavailable`, and `/healthz` 200.
+    async fn assert_unavailable(&self, round: &str) {
         let mut reqs = self.api_requests();
         reqs.push(("readyz", self.get("/readyz")));
         for (name, req) in reqs {
             let (status, body, took) = timed(req).await;
             eprintln!("{round}: {name} answered {status} in {took:?}");
             assert_eq!(status, 503, "{round}: {name}: {body}");
-            assert!(took < PROMPT, "{round}: {name} took {took:?}");
             assert_error_shape(&body, "unavailable", self.proxy.addr.port());
-            slowest = slowest.max(took);
         }
         let (status, body, _) = timed(self.get("/healthz")).await;
         assert_eq!(status, 200, "{round}: healthz: {body}");
-        slowest
     }
 
     /// Polls `/readyz` until it answers 200; returns how long that took.
@@ -351,7 +355,8 @@ impl Outage {
 }
 
 /// Sends `req`; returns the status, the JSON body (or the text as a string)
-/// and how long the answer took. A request unanswered after `HANG` fails.
+/// and how long the answer took (for the log only). A request unanswered
+/// after `HANG` fails the test.
 async fn timed(req: RequestBuilder) -> (u16, Value, Duration) {
     let start = Instant::now();
     let resp = match req.send().await {
@@ -387,19 +392,21 @@ fn assert_error_shape(body: &Value, code: &str, port: u16) {
 
 // ---- the tests ------------------------------------------------------------
 
+/// Longer than the API-key cache holds a verified key (5 s).
+const KEY_CACHE_PASSED: Duration = Duration::from_secs(6);
+
 /// The server is gone: connections are refused, open ones are cut.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_the_database_down_routes_answer_503_promptly_and_service_resumes_without_a_restart() {
+async fn with_the_database_down_routes_answer_503_and_service_resumes_without_a_restart() {
     let Some(mut app) = Outage::start().await else {
         return;
     };
 
     app.proxy.down().await;
-    let first = app.assert_unavailable("down").await;
+    app.assert_unavailable("down").await;
     // Past the API-key cache too: the credential lookup itself fails now.
-    tokio::time::sleep(Duration::from_secs(6)).await;
-    let second = app.assert_unavailable("down, key cache expired").await;
-    eprintln!("slowest 503: {:?}", first.max(second));
+    app.clock.advance(KEY_CACHE_PASSED);
+    app.assert_unavailable("down, key cache expired").await;
 
     app.proxy.up().await;
     let took = app.wait_ready().await;
@@ -410,17 +417,15 @@ async fn with_the_database_down_routes_answer_503_promptly_and_service_resumes_w
 
 /// A network partition: the connections stay open, nothing comes back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_the_database_silent_routes_answer_503_promptly_and_service_resumes_without_a_restart()
-{
+async fn with_the_database_silent_routes_answer_503_and_service_resumes_without_a_restart() {
     let Some(mut app) = Outage::start().await else {
         return;
     };
 
     app.proxy.stall();
-    let first = app.assert_unavailable("silent").await;
-    tokio::time::sleep(Duration::from_secs(6)).await;
-    let second = app.assert_unavailable("silent, key cache expired").await;
-    eprintln!("slowest 503: {:?}", first.max(second));
+    app.assert_unavailable("silent").await;
+    app.clock.advance(KEY_CACHE_PASSED);
+    app.assert_unavailable("silent, key cache expired").await;
 
     app.proxy.up().await;
     let took = app.wait_ready().await;

@@ -4,8 +4,10 @@
 //! Skipped with a note when `BECKON_TEST_SMTP_PYTHON` is unset; `.ci/run`
 //! sets it.
 //!
-//! The worker retries with `DeliveryPolicy::default()` (first retry after
-//! 2.5–5 s, the next after 5–10 s), so the retry tests take some seconds.
+//! The app runs on a manual clock. The worker retries with
+//! `DeliveryPolicy::default()` (first retry after 2.5–5 s, the next after
+//! 5–10 s of the clock's time); the retry tests move the clock past each
+//! backoff instead of waiting it out.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../../../crates/mail/tests/support/smtp_server.rs"]
@@ -13,19 +15,25 @@ mod smtp_server;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use beckon::config::Config;
 use beckon::server::{self, Running, ServeOptions};
+use beckon::system::{Sources, SystemClock};
+use beckon_ports::{Clock, ManualClock};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use smtp_server::{Options, SmtpServer, free_port, header, plain_url};
 use tempfile::TempDir;
 
-/// Long enough for two retries under the default backoff, with room to spare.
-const RETRY_WAIT: Duration = Duration::from_secs(45);
-/// For what needs no retry.
+/// How long a delivery, or a retry the test has made due, may take before
+/// the test calls it a hang: a bound, not a performance target.
 const PROMPT_WAIT: Duration = Duration::from_secs(15);
+/// How far the clock moves per round while a test drives retries: past any
+/// backoff of the first attempts (at most 5 s, then 10 s), far below the
+/// policy's `max_age` (24 h) however many rounds it takes.
+const RETRY_STEP: Duration = Duration::from_secs(60);
 
 /// The app, a tenant and an admin key for it.
 struct App {
@@ -35,6 +43,8 @@ struct App {
     key: String,
     db: PathBuf,
     python: PathBuf,
+    /// The app's clock: a retry comes due only when the test moves it.
+    clock: Arc<ManualClock>,
     running: Option<Running>,
     _tmp: TempDir,
 }
@@ -49,22 +59,28 @@ impl App {
         cfg.mailer = plain_url(smtp_port);
         cfg.listen = "127.0.0.1:0".parse().unwrap();
         cfg.resend_cooldown = Duration::ZERO;
-        let tenant = beckon::admin::create_tenant(&cfg, "Acme").await.unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let key = beckon::admin::create_api_key(&cfg, &tenant, "admin", Some("smtp test"))
+        let clock = Arc::new(ManualClock::new(SystemClock.now()));
+        let sources = Sources::with_clock(clock.clone());
+        let tenant = beckon::admin::create_tenant(&cfg, "Acme", &sources)
             .await
-            .unwrap()["key"]
+            .unwrap()["id"]
             .as_str()
             .unwrap()
             .to_owned();
+        let key =
+            beckon::admin::create_api_key(&cfg, &tenant, "admin", Some("smtp test"), &sources)
+                .await
+                .unwrap()["key"]
+                .as_str()
+                .unwrap()
+                .to_owned();
         let running = server::start(
             &cfg,
             ServeOptions {
                 signals: false,
                 workers: 2,
             },
+            &sources,
         )
         .await
         .unwrap();
@@ -75,6 +91,7 @@ impl App {
             key,
             db,
             python: python.to_owned(),
+            clock,
             running: Some(running),
             _tmp: tmp,
         }
@@ -148,6 +165,32 @@ print(json.dumps(rows))";
         timeout: Duration,
         done: impl Fn(&OutboxRow) -> bool,
     ) -> OutboxRow {
+        self.poll_outbox_row(user, timeout, done, || {}).await
+    }
+
+    /// Like `outbox_row_until`, but moves the clock `RETRY_STEP` forward
+    /// every round, so that each retry comes due as soon as the one before
+    /// has been settled — whenever that is, so no round is timed.
+    async fn outbox_row_driving_retries_until(
+        &self,
+        user: &str,
+        done: impl Fn(&OutboxRow) -> bool,
+    ) -> OutboxRow {
+        self.poll_outbox_row(user, PROMPT_WAIT, done, || {
+            self.clock.advance(RETRY_STEP);
+        })
+        .await
+    }
+
+    /// Polls the one outbox row of `user` until `done` holds, calling
+    /// `each_round` between two looks.
+    async fn poll_outbox_row(
+        &self,
+        user: &str,
+        timeout: Duration,
+        done: impl Fn(&OutboxRow) -> bool,
+        each_round: impl Fn(),
+    ) -> OutboxRow {
         let start = Instant::now();
         loop {
             let rows = self.outbox(user);
@@ -160,6 +203,7 @@ print(json.dumps(rows))";
                 "the outbox row did not get there within {timeout:?}: {:#?}",
                 rows[0]
             );
+            each_round();
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -249,7 +293,9 @@ async fn a_recipient_the_server_rejects_with_550_ends_failed_at_once_with_the_re
     assert!(reason.contains("User unknown"), "{reason}");
     assert!(!reason.contains("reject@example.com"), "{reason}");
     assert_eq!(row.payload, None, "the stored token is erased once failed");
-    // Still failed, still one attempt, a moment later: nothing retries it.
+    // Still failed, still one attempt, an hour later (well past any backoff)
+    // and after the worker has looked a few more times: nothing retries it.
+    app.clock.advance(Duration::from_secs(3600));
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(app.outbox(&user)[0].attempts, 1);
     let attempts = smtp.attempts();
@@ -287,16 +333,17 @@ async fn invites_queued_while_the_smtp_server_is_down_are_all_delivered_once_it_
             ..Options::default()
         },
     );
-    let messages = smtp.wait_for_messages(users.len(), RETRY_WAIT).await;
-
+    // The clock moved nothing while the server was down; now each retry
+    // comes due and finds it up.
     let mut expected = Vec::new();
     for user in &users {
         let row = app
-            .outbox_row_until(user, PROMPT_WAIT, |r| r.status == "sent")
+            .outbox_row_driving_retries_until(user, |r| r.status == "sent")
             .await;
-        assert!(row.attempts >= 2, "{row:#?}");
+        assert_eq!(row.attempts, 2, "{row:#?}");
         expected.push(row.message_id());
     }
+    let messages = smtp.wait_for_messages(users.len(), PROMPT_WAIT).await;
     let mut received: Vec<String> = messages
         .iter()
         .map(|m| header(m, "Message-ID").unwrap())
@@ -323,11 +370,11 @@ async fn a_message_that_fails_transiently_twice_is_delivered_with_the_same_messa
 
     let user = app.invite("flaky@example.com").await;
 
-    let messages = smtp.wait_for_messages(1, RETRY_WAIT).await;
     let row = app
-        .outbox_row_until(&user, PROMPT_WAIT, |r| r.status == "sent")
+        .outbox_row_driving_retries_until(&user, |r| r.status == "sent")
         .await;
     assert_eq!(row.attempts, 3, "{row:#?}");
+    let messages = smtp.wait_for_messages(1, PROMPT_WAIT).await;
     let expected = row.message_id();
     let seen: Vec<(u16, Option<String>)> = smtp
         .attempts()

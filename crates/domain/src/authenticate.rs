@@ -112,7 +112,8 @@ pub fn scope_to_tenant(principal: &Principal, claimed: TenantId) -> Result<(), T
 mod tests {
     use super::*;
     use crate::test_support::*;
-    use beckon_ports::{NewApiKey, store::MockApiKeyRepo};
+    use beckon_ports::{ManualClock, NewApiKey, store::MockApiKeyRepo};
+    use std::time::Duration;
 
     fn repo_with(record: beckon_ports::ApiKeyRecord) -> Arc<dyn ApiKeyRepo> {
         let mut keys = MockApiKeyRepo::new();
@@ -167,15 +168,6 @@ mod tests {
         ));
     }
 
-    /// A clock the test moves.
-    struct StepClock(Mutex<i64>);
-
-    impl Clock for StepClock {
-        fn now(&self) -> DateTime<Utc> {
-            at(*self.0.lock().unwrap())
-        }
-    }
-
     #[tokio::test]
     async fn a_key_is_looked_up_once_per_ttl_and_a_revocation_holds_after_it() {
         let (record, secret) = api_key(tenant_a(), "admin");
@@ -191,14 +183,14 @@ mod tests {
             .times(1)
             .in_sequence(&mut seq)
             .return_once(move |_| Ok(Some(revoked)));
-        let clock = Arc::new(StepClock(Mutex::new(0)));
+        let clock = Arc::new(ManualClock::new(at(0)));
         let auth = Authenticate::new(Arc::new(keys), clock.clone());
         // Two requests inside the TTL: one lookup.
         assert!(auth.execute(&secret).await.is_ok());
-        *clock.0.lock().unwrap() = 4;
+        clock.advance(Duration::from_secs(4));
         assert!(auth.execute(&secret).await.is_ok());
         // After the TTL the store is asked again and the revocation holds.
-        *clock.0.lock().unwrap() = 5;
+        clock.advance(Duration::from_secs(1));
         assert!(matches!(
             auth.execute(&secret).await,
             Err(AuthError::Unauthenticated)

@@ -52,16 +52,9 @@ pub fn at(secs: i64) -> DateTime<Utc> {
     at_secs(secs)
 }
 
-pub struct FixedClock(pub DateTime<Utc>);
-
-impl Clock for FixedClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.0
-    }
-}
-
+/// A clock standing at [`at_secs`]`(secs)` (nothing moves it).
 pub fn fixed_clock(secs: i64) -> Arc<dyn Clock> {
-    Arc::new(FixedClock(at_secs(secs)))
+    Arc::new(ManualClock::new(at_secs(secs)))
 }
 
 /// Secrets are always 42s (so [`token`] is the token minted); ids count up.

@@ -3,7 +3,9 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-/// The current time.
+/// The current time. The `beckon` binary's `SystemClock` reads the wall
+/// clock; tests use [`ManualClock`](crate::ManualClock) (feature `mocks`)
+/// and move it themselves.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait Clock: Send + Sync {
     /// Now, truncated to whole microseconds (what every store round-trips).

@@ -1,6 +1,8 @@
 //! Authentication, tenancy and authorization, in the contract's check
 //! order: 401, then 400, then 403 tenant_mismatch, then the policies.
 
+use std::time::Duration;
+
 use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
 
@@ -46,12 +48,26 @@ async fn every_tenant_route_answers_401_with_www_authenticate_without_a_credenti
     }
 }
 
+on_both_backends!(a_key_revoked_while_the_server_holds_it_is_refused_within_5_seconds);
+async fn a_key_revoked_while_the_server_holds_it_is_refused_within_5_seconds(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let c = app.admin("Acme").await;
+    // Used once, so the server has verified it (and keeps it a while).
+    json_ok(app.list(&c, "").await, 200).await;
+    beckon::admin::revoke_api_key(&app.cfg, &c.key_id, &app.sources)
+        .await
+        .unwrap();
+
+    app.clock.advance(Duration::from_secs(5));
+    assert_error(app.list(&c, "").await, 401, "unauthenticated").await;
+}
+
 on_both_backends!(malformed_unknown_and_revoked_credentials_answer_401);
 async fn malformed_unknown_and_revoked_credentials_answer_401(backend: Backend) {
     let app = spawn_app(backend).await;
     let c = app.admin("Acme").await;
     let revoked = app.caller_in(&c.tenant, "admin").await;
-    beckon::admin::revoke_api_key(&app.cfg, &revoked.key_id)
+    beckon::admin::revoke_api_key(&app.cfg, &revoked.key_id, &app.sources)
         .await
         .unwrap();
     let headers = [

@@ -1,15 +1,19 @@
 //! `spawn_app` and the helpers every API test shares: a real server on port
 //! 0 over a fresh database of the backend the test runs on (a temporary
-//! SQLite file, or a PostgreSQL database of its own) and a `file://` mail
-//! folder; and `on_both_backends!`, which runs one test body on each backend.
+//! SQLite file, or a PostgreSQL database of its own), a `file://` mail
+//! folder and a manual clock the test moves; and `on_both_backends!`, which
+//! runs one test body on each backend.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use beckon::admin;
 use beckon::config::Config;
 use beckon::server::{self, Running, ServeOptions};
+use beckon::system::{Sources, SystemClock};
+use beckon_ports::{Clock, ManualClock};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -76,6 +80,13 @@ pub struct TestApp {
     pub cfg: Config,
     /// Where the file mailer writes `.eml` files.
     pub mail_dir: PathBuf,
+    /// The app's clock (and the admin helpers'): it stands still unless
+    /// the test moves it, so every rule's clock — cooldown, daily cap,
+    /// expiry, the API-key cache, outbox backoff — is the test's to drive.
+    pub clock: Arc<ManualClock>,
+    /// `clock` and the system's randomness, as the app and the admin
+    /// helpers are given them.
+    pub sources: Sources,
     /// Keeps the SQLite database and the mail folder alive.
     pub _tmp: TempDir,
     /// The server and worker; `None` after `stop`.
@@ -136,11 +147,15 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
     cfg.mailer = format!("file://{}", mail_dir.display());
     cfg.listen = "127.0.0.1:0".parse().expect("address");
     tweak(&mut cfg);
+    // Starts at the real time so that timestamps look ordinary.
+    let clock = Arc::new(ManualClock::new(SystemClock.now()));
     let mut app = TestApp {
         base: String::new(),
         client: reqwest::Client::new(),
         cfg,
         mail_dir,
+        sources: Sources::with_clock(clock.clone()),
+        clock,
         _tmp: tmp,
         running: None,
         _pg: pg,
@@ -160,6 +175,7 @@ impl TestApp {
                 signals: false,
                 workers: 2,
             },
+            &self.sources,
         )
         .await
         .expect("the app starts");
@@ -193,7 +209,7 @@ impl TestApp {
 
     /// Creates a tenant; returns its id.
     pub async fn tenant(&self, name: &str) -> String {
-        let t = admin::create_tenant(&self.cfg, name)
+        let t = admin::create_tenant(&self.cfg, name, &self.sources)
             .await
             .expect("tenant created");
         t["id"].as_str().expect("tenant id").to_owned()
@@ -201,7 +217,7 @@ impl TestApp {
 
     /// Creates an API key; returns `(id, key)`.
     pub async fn api_key(&self, tenant: &str, role: &str) -> (String, String) {
-        let k = admin::create_api_key(&self.cfg, tenant, role, Some("test"))
+        let k = admin::create_api_key(&self.cfg, tenant, role, Some("test"), &self.sources)
             .await
             .expect("key created");
         (

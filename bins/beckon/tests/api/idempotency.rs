@@ -7,22 +7,24 @@ use reqwest::header::HeaderValue;
 use serde_json::json;
 
 use crate::helpers::{
-    Auth, Backend, assert_error, field, json_ok, on_both_backends, random_id, send_all, spawn_app,
-    spawn_app_with,
+    Auth, Backend, TestApp, assert_error, field, json_ok, on_both_backends, random_id, send_all,
+    spawn_app, spawn_app_with,
 };
 
-const COOLDOWN: Duration = Duration::from_secs(2);
+/// The default cooldown, which the invite itself starts.
+const COOLDOWN: Duration = Duration::from_secs(60);
 
-async fn after_cooldown() {
-    tokio::time::sleep(COOLDOWN + Duration::from_millis(100)).await;
+/// Moves the app's clock to the end of the invite's cooldown.
+fn after_cooldown(app: &TestApp) {
+    app.clock.advance(COOLDOWN);
 }
 
 on_both_backends!(a_repeated_key_replays_200_inside_the_cooldown_and_sends_nothing_more);
 async fn a_repeated_key_replays_200_inside_the_cooldown_and_sends_nothing_more(backend: Backend) {
-    let app = spawn_app_with(backend, |c| c.resend_cooldown = COOLDOWN).await;
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme").await;
     let id = app.invite_id(&c, "ada@example.com").await;
-    after_cooldown().await;
+    after_cooldown(&app);
 
     let first = app.resend_req(&c, &id).header("Idempotency-Key", "k-1");
     let first = json_ok(first.send().await.unwrap(), 200).await;
@@ -38,10 +40,10 @@ async fn a_repeated_key_replays_200_inside_the_cooldown_and_sends_nothing_more(b
 
 on_both_backends!(simultaneous_requests_with_one_key_all_answer_200_and_send_one_email);
 async fn simultaneous_requests_with_one_key_all_answer_200_and_send_one_email(backend: Backend) {
-    let app = spawn_app_with(backend, |c| c.resend_cooldown = COOLDOWN).await;
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme").await;
     let id = app.invite_id(&c, "ada@example.com").await;
-    after_cooldown().await;
+    after_cooldown(&app);
 
     let reqs = (0..8).map(|_| app.resend_req(&c, &id).header("Idempotency-Key", "same"));
     for resp in send_all(reqs).await {
@@ -205,13 +207,13 @@ async fn a_failed_request_is_not_recorded_so_its_key_can_be_used_again(backend: 
 
 on_both_backends!(a_rate_limited_request_is_not_recorded_and_its_retry_runs_again);
 async fn a_rate_limited_request_is_not_recorded_and_its_retry_runs_again(backend: Backend) {
-    let app = spawn_app_with(backend, |c| c.resend_cooldown = COOLDOWN).await;
+    let app = spawn_app(backend).await;
     let c = app.admin("Acme").await;
     let id = app.invite_id(&c, "ada@example.com").await;
 
     let early = app.resend_req(&c, &id).header("Idempotency-Key", "later");
     assert_error(early.send().await.unwrap(), 429, "rate_limited").await;
-    after_cooldown().await;
+    after_cooldown(&app);
     let retry = app.resend_req(&c, &id).header("Idempotency-Key", "later");
     json_ok(retry.send().await.unwrap(), 200).await;
     app.assert_emails_to("ada@example.com", 2).await;

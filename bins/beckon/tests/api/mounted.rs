@@ -31,7 +31,7 @@ struct Host {
 
 impl Host {
     async fn start(app: &TestApp) -> Self {
-        let (beckon, _store) = wiring::application(&app.cfg).await.unwrap();
+        let (beckon, _store) = wiring::application(&app.cfg, &app.sources).await.unwrap();
         let state = AppState {
             beckon,
             body_limit: DEFAULT_BODY_LIMIT,

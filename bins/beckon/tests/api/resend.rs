@@ -62,20 +62,30 @@ async fn resend_answers_409_already_verified_after_the_user_accepted(backend: Ba
     app.assert_emails_to("ada@example.com", 1).await;
 }
 
-on_both_backends!(resend_answers_429_inside_the_cooldown_with_retry_after);
-async fn resend_answers_429_inside_the_cooldown_with_retry_after(backend: Backend) {
+on_both_backends!(resend_answers_429_inside_the_cooldown_with_retry_after_and_200_once_it_is_over);
+async fn resend_answers_429_inside_the_cooldown_with_retry_after_and_200_once_it_is_over(
+    backend: Backend,
+) {
     let app = spawn_app(backend).await; // cooldown 60 s; the invite itself is a send
     let c = app.admin("Acme").await;
     let id = app.invite_id(&c, "ada@example.com").await;
 
+    let retry_after = |body: serde_json::Value| body["details"]["retry_after_seconds"].as_u64();
     let body = assert_error(app.resend(&c, &id).await, 429, "rate_limited").await;
-    let secs = body["details"]["retry_after_seconds"]
-        .as_u64()
-        .expect("whole seconds");
-    // 60 s rounded up, less the moments since the invite.
-    assert!((50..=60).contains(&secs), "{secs}");
+    assert_eq!(retry_after(body), Some(60), "the whole cooldown is left");
+    app.clock.advance(Duration::from_millis(40_500));
+    let body = assert_error(app.resend(&c, &id).await, 429, "rate_limited").await;
+    assert_eq!(retry_after(body), Some(20), "19.5 s left, rounded up");
+    app.clock.advance(Duration::from_millis(19_499));
+    let body = assert_error(app.resend(&c, &id).await, 429, "rate_limited").await;
+    assert_eq!(retry_after(body), Some(1), "never 0 while refused");
     app.assert_emails_to("ada@example.com", 1).await;
     assert_eq!(app.user(&c, &id).await["invite"]["sends"], 1);
+
+    app.clock.advance(Duration::from_millis(1));
+    json_ok(app.resend(&c, &id).await, 200).await;
+    app.assert_emails_to("ada@example.com", 2).await;
+    assert_eq!(app.user(&c, &id).await["invite"]["sends"], 2);
 }
 
 on_both_backends!(resend_answers_429_after_the_daily_cap_counting_the_invite_as_a_send);
@@ -87,27 +97,31 @@ async fn resend_answers_429_after_the_daily_cap_counting_the_invite_as_a_send(ba
     .await;
     let c = app.admin("Acme").await;
     let id = app.invite_id(&c, "ada@example.com").await;
+    app.clock.advance(Duration::from_secs(3600));
 
     json_ok(app.resend(&c, &id).await, 200).await;
     let body = assert_error(app.resend(&c, &id).await, 429, "rate_limited").await;
     let secs = body["details"]["retry_after_seconds"].as_u64().unwrap();
-    // The oldest send leaves the rolling 24 hours in a little under a day.
-    assert!((86_000..=86_400).contains(&secs), "{secs}");
+    // The invite, an hour ago, leaves the rolling 24 hours in 23 hours.
+    assert_eq!(secs, 23 * 3600);
     app.assert_emails_to("ada@example.com", 2).await;
+
+    // Then one more send fits, and the cap holds again.
+    app.clock.advance(Duration::from_secs(23 * 3600));
+    json_ok(app.resend(&c, &id).await, 200).await;
+    assert_error(app.resend(&c, &id).await, 429, "rate_limited").await;
+    app.assert_emails_to("ada@example.com", 3).await;
 }
 
 on_both_backends!(an_expired_invite_is_refused_with_410_and_can_be_resent);
 async fn an_expired_invite_is_refused_with_410_and_can_be_resent(backend: Backend) {
-    let app = spawn_app_with(backend, |c| {
-        c.invite_ttl = Duration::from_secs(1);
-        c.resend_cooldown = Duration::ZERO;
-    })
-    .await;
+    let app = spawn_app_with(backend, |c| c.resend_cooldown = Duration::ZERO).await;
     let c = app.admin("Acme").await;
     let (id, old) = app.invite_with_token(&c, "ada@example.com").await;
-    tokio::time::sleep(Duration::from_millis(1200)).await;
-
+    // The default lifetime is 7 days: the token has expired at that moment.
+    app.clock.advance(Duration::from_secs(7 * 86_400));
     assert_error(app.accept(&old).await, 410, "invite_expired").await;
+
     json_ok(app.resend(&c, &id).await, 200).await;
     let new = app.new_token("ada@example.com", 2, &[old]).await;
     let accepted = json_ok(app.accept(&new).await, 200).await;
@@ -133,11 +147,10 @@ async fn upper_case_uuids_are_accepted_and_ids_come_back_in_lower_case(backend: 
 
 on_both_backends!(of_simultaneous_resends_inside_the_cooldown_exactly_one_succeeds);
 async fn of_simultaneous_resends_inside_the_cooldown_exactly_one_succeeds(backend: Backend) {
-    let cooldown = Duration::from_secs(2);
-    let app = spawn_app_with(backend, |c| c.resend_cooldown = cooldown).await;
+    let app = spawn_app(backend).await; // cooldown 60 s
     let c = app.admin("Acme").await;
     let id = app.invite_id(&c, "ada@example.com").await;
-    tokio::time::sleep(cooldown + Duration::from_millis(100)).await;
+    app.clock.advance(Duration::from_secs(60));
 
     let responses = send_all((0..16).map(|_| app.resend_req(&c, &id))).await;
     let mut ok = 0;

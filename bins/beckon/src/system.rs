@@ -1,9 +1,13 @@
-//! The production `Clock` and `Random`.
+//! Where time and randomness come from: the production `Clock` (the wall
+//! clock) and `Random` (the operating system's CSPRNG), and [`Sources`], the
+//! pair the server, the wiring and the admin commands are given — the system
+//! ones by `main`, a manual clock by tests.
 
+use std::sync::Arc;
+
+use beckon_ports::{Clock, Random};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use uuid::Uuid;
-
-use crate::time::{Clock, Random};
 
 /// The system clock.
 #[derive(Debug, Default, Clone, Copy)]
@@ -43,6 +47,42 @@ impl Random for OsRandom {
             Ok(()) => u64::from_le_bytes(buf) % bound,
             Err(_) => 0,
         }
+    }
+}
+
+/// The clock and the random source an application is built on. Every use
+/// case reads time and randomness through these two ports only, so a test
+/// that passes a `ManualClock` here controls every rule's clock: cooldowns,
+/// the daily cap, token expiry, the API-key cache, outbox backoff and
+/// leases.
+#[derive(Clone)]
+pub struct Sources {
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Randomness.
+    pub random: Arc<dyn Random>,
+}
+
+impl Sources {
+    /// The wall clock and the operating system's CSPRNG: what `beckon`
+    /// runs on.
+    pub fn system() -> Self {
+        Self::with_clock(Arc::new(SystemClock))
+    }
+
+    /// `clock` and the operating system's CSPRNG (tests move time, but
+    /// their tokens and ids stay unpredictable and distinct).
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            clock,
+            random: Arc::new(OsRandom),
+        }
+    }
+}
+
+impl std::fmt::Debug for Sources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sources").finish_non_exhaustive()
     }
 }
 

@@ -1,0 +1,182 @@
+//! The outbox delivery loop: what `beckon serve` runs beside the HTTP
+//! server, public so that a program mounting Beckon in its own actix-web
+//! application (`beckon_http::scope`) can deliver the email its requests
+//! queue.
+//!
+//! It lives here, not in `beckon-domain`, because pacing a loop needs a
+//! timer and the domain names no runtime; the rules of one step (what is
+//! due, retries, backoff, giving up) stay in `DeliverOutbox::run_once`.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use beckon_domain::{DeliverOutbox, DeliveryReport};
+use beckon_ports::StoreError;
+
+/// How long the loop waits when nothing was due, or some of a batch must
+/// wait for a retry: the longest a new message waits to be picked up.
+const IDLE: Duration = Duration::from_millis(250);
+/// How long it waits after a step failed (the store is most likely
+/// unreachable): longer, so that an outage is not hammered.
+const AFTER_ERROR: Duration = Duration::from_secs(1);
+
+/// Delivers queued email until `stop` completes.
+///
+/// Each round is one [`DeliverOutbox::run_once`]. After a batch that
+/// claimed messages and had neither retries nor failures the next round
+/// starts at once (there may be more due); after an idle round, or one with
+/// retries or failures, the loop pauses 250 ms; after an error (logged as a
+/// warning) it pauses 1 s. `stop` is watched before every round and during
+/// every pause, so the loop ends promptly once it completes — but a round
+/// that has begun finishes first: the messages it claimed are sent and
+/// settled rather than left leased.
+///
+/// Run it on a Tokio runtime (actix-web's is one), once per process or as
+/// many times as you like: workers share the outbox through leases. The
+/// pauses are wall-clock time; *when* a message is due is the `Clock` port's
+/// time, so a test that moves a `ManualClock` makes retries due without
+/// waiting for them.
+///
+/// ```no_run
+/// # async fn example(beckon: beckon_domain::Beckon) {
+/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// let worker = tokio::spawn(beckon::worker::deliver_until(
+///     beckon.deliver_outbox.clone(),
+///     async move {
+///         // A dropped sender stops the worker too.
+///         let _ = stopped.await;
+///     },
+/// ));
+/// // … serve requests …
+/// let _ = stop.send(());
+/// let _ = worker.await;
+/// # }
+/// ```
+pub async fn deliver_until(deliver: Arc<DeliverOutbox>, stop: impl Future<Output = ()>) {
+    let mut stop = pin!(stop);
+    let mut pause = Duration::ZERO;
+    loop {
+        tokio::select! {
+            biased;
+            () = &mut stop => return,
+            () = wait(pause) => {}
+        }
+        pause = pause_after(deliver.run_once().await);
+    }
+}
+
+/// Waits `pause`; for no pause, yields once, so that a busy worker still
+/// lets the tasks beside it run.
+async fn wait(pause: Duration) {
+    if pause.is_zero() {
+        tokio::task::yield_now().await;
+    } else {
+        tokio::time::sleep(pause).await;
+    }
+}
+
+/// How long to wait after a round that ended with `step`.
+fn pause_after(step: Result<DeliveryReport, StoreError>) -> Duration {
+    match step {
+        Ok(report) if report.claimed > 0 && report.retried == 0 && report.failed == 0 => {
+            Duration::ZERO
+        }
+        Ok(_) => IDLE,
+        Err(e) => {
+            tracing::warn!(error = %format!("{:#}", anyhow::Error::new(e)), "outbox step failed");
+            AFTER_ERROR
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use beckon_domain::{DeliveryPolicy, Ports};
+    use beckon_ports::authz::MockAuthorizer;
+    use beckon_ports::mail::MockMailer;
+    use beckon_ports::store::{
+        MockApiKeyRepo, MockAuditLog, MockHealth, MockIdempotencyStore, MockOutboxRepo,
+        MockTenantRepo, MockUserRepo,
+    };
+    use beckon_ports::time::MockRandom;
+    use beckon_ports::{ManualClock, OutboxRepo};
+    use chrono::DateTime;
+    use tokio::sync::oneshot;
+
+    use super::*;
+
+    /// Stops a test that would otherwise hang; no assertion about speed.
+    const HANG: Duration = Duration::from_secs(30);
+
+    /// A delivery step whose only working port is `outbox`: any other port
+    /// it touched would panic (a mock without expectations).
+    fn deliver_with(outbox: MockOutboxRepo) -> Arc<DeliverOutbox> {
+        let outbox: Arc<dyn OutboxRepo> = Arc::new(outbox);
+        let ports = Ports {
+            tenants: Arc::new(MockTenantRepo::new()),
+            api_keys: Arc::new(MockApiKeyRepo::new()),
+            users: Arc::new(MockUserRepo::new()),
+            idempotency: Arc::new(MockIdempotencyStore::new()),
+            audit: Arc::new(MockAuditLog::new()),
+            outbox,
+            health: Arc::new(MockHealth::new()),
+            authorizer: Arc::new(MockAuthorizer::new()),
+            mailer: Arc::new(MockMailer::new()),
+            clock: Arc::new(ManualClock::new(DateTime::UNIX_EPOCH)),
+            random: Arc::new(MockRandom::new()),
+        };
+        Arc::new(DeliverOutbox::new(&ports, DeliveryPolicy::default()))
+    }
+
+    fn report(claimed: usize, sent: usize, retried: usize, failed: usize) -> DeliveryReport {
+        DeliveryReport {
+            claimed,
+            sent,
+            retried,
+            failed,
+            lost_lease: 0,
+        }
+    }
+
+    #[test]
+    fn a_clean_batch_is_followed_at_once_and_anything_else_after_a_pause() {
+        assert_eq!(pause_after(Ok(report(3, 3, 0, 0))), Duration::ZERO);
+        assert_eq!(pause_after(Ok(report(0, 0, 0, 0))), IDLE);
+        assert_eq!(pause_after(Ok(report(3, 2, 1, 0))), IDLE);
+        assert_eq!(pause_after(Ok(report(3, 2, 0, 1))), IDLE);
+        let outage = StoreError::Unavailable(anyhow::anyhow!("connection refused"));
+        assert_eq!(pause_after(Err(outage)), AFTER_ERROR);
+    }
+
+    #[tokio::test]
+    async fn a_stop_that_has_already_come_ends_the_loop_before_its_first_round() {
+        let mut outbox = MockOutboxRepo::new();
+        outbox.expect_any_due().never();
+        let stopped = tokio::time::timeout(HANG, deliver_until(deliver_with(outbox), async {}));
+        assert!(stopped.await.is_ok(), "the loop did not stop");
+    }
+
+    #[tokio::test]
+    async fn a_stop_during_the_idle_pause_ends_the_loop_without_another_round() {
+        let (stop, stopped) = oneshot::channel::<()>();
+        let stop = Mutex::new(Some(stop));
+        let mut outbox = MockOutboxRepo::new();
+        // One round: it finds nothing due and asks to stop; a second round
+        // would exceed `times(1)` and fail the test.
+        outbox.expect_any_due().times(1).returning(move |_| {
+            if let Some(stop) = stop.lock().unwrap().take() {
+                let _ = stop.send(());
+            }
+            Ok(false)
+        });
+        let stopped = async move {
+            let _ = stopped.await;
+        };
+        let ended = tokio::time::timeout(HANG, deliver_until(deliver_with(outbox), stopped));
+        assert!(ended.await.is_ok(), "the loop did not stop");
+    }
+}
