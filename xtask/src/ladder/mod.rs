@@ -22,7 +22,12 @@ pub const DOMAIN: &str = "beckon-domain";
 /// The HTTP layer.
 pub const HTTP: &str = "beckon-http";
 /// The adapters: each implements ports on one library.
-pub const ADAPTERS: [&str; 3] = ["beckon-store-diesel", "beckon-mail", "beckon-authz-cedar"];
+pub const ADAPTERS: [&str; 4] = [
+    "beckon-store-diesel",
+    "beckon-store-memory",
+    "beckon-mail",
+    "beckon-authz-cedar",
+];
 /// Crate-name prefixes of the frameworks the ports and the domain must not
 /// name (`actix-web`, `diesel-async`, `cedar-policy`, …).
 pub const FRAMEWORKS: [&str; 4] = ["actix", "diesel", "lettre", "cedar"];

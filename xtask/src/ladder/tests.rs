@@ -17,13 +17,14 @@ beckon-domain = { path = "crates/domain" }
 beckon-http = { path = "crates/http" }
 beckon-mail = { path = "crates/mail" }
 beckon-store-diesel = { path = "crates/store-diesel" }
+beckon-store-memory = { path = "crates/store-memory" }
 beckon-authz-cedar = { path = "crates/authz-cedar" }
 domain-core = { path = "crates/domain", package = "beckon-domain" }
 anyhow = "1"
 "#;
 
 /// The members of a workspace that keeps the ladder: (folder, name, deps).
-const GOOD: [(&str, &str, &str); 8] = [
+const GOOD: [(&str, &str, &str); 9] = [
     (
         "crates/ports",
         "beckon-ports",
@@ -38,6 +39,11 @@ const GOOD: [(&str, &str, &str); 8] = [
         "crates/store-diesel",
         "beckon-store-diesel",
         "beckon-ports.workspace = true\ndiesel = \"2\"\ndiesel-async = \"0.9\"",
+    ),
+    (
+        "crates/store-memory",
+        "beckon-store-memory",
+        "beckon-ports.workspace = true\nasync-trait = \"0.1\"",
     ),
     (
         "crates/mail",

@@ -7,6 +7,7 @@ mod support;
 
 mod admin;
 mod concurrency;
+mod conformance;
 mod connection;
 mod idempotency;
 mod measure;

@@ -1,0 +1,270 @@
+//! Users and their invites: invite, resend and accept, each checked whole
+//! before anything is written, so that a refused write leaves no trace.
+//! The checks run in the order the database store's statements fail in,
+//! so both stores refuse a conflicting write with the same error.
+
+use async_trait::async_trait;
+use beckon_ports::{
+    AuditEntry, IdempotencyWrite, InviteSend, ListQuery, NewUser, Rotation, SecretHash, StoreError,
+    TenantId, User, UserId, UserRepo, UserStatus, WriteOutcome,
+};
+use chrono::{DateTime, Utc};
+
+use crate::MemoryStore;
+use crate::state::{OutboxStatus, SendRow, State, StoredMessage, UserRow, micros, unexpected};
+
+#[async_trait]
+impl UserRepo for MemoryStore {
+    async fn get(&self, tenant: TenantId, id: UserId) -> Result<Option<User>, StoreError> {
+        self.with(|s| s.users.get(&(tenant, id)).map(UserRow::to_user).transpose())
+    }
+
+    async fn list(&self, tenant: TenantId, query: &ListQuery) -> Result<Vec<User>, StoreError> {
+        let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
+        // As in the database store, "no cursor" is "after the nil id".
+        let after = query.after.unwrap_or(UserId::from_uuid(uuid::Uuid::nil()));
+        self.with(|s| {
+            // Keyed by (tenant, id): the tenant's rows come in id order.
+            s.users
+                .range((tenant, after)..)
+                .map(|(_, row)| row)
+                .take_while(|row| row.tenant_id == tenant)
+                .filter(|row| row.id > after)
+                .filter(|row| query.status.is_none_or(|status| row.status == status))
+                .take(limit)
+                .map(UserRow::to_user)
+                .collect()
+        })
+    }
+
+    async fn find_by_token(&self, hash: &SecretHash) -> Result<Option<User>, StoreError> {
+        self.with(|s| {
+            s.users
+                .values()
+                .find(|row| {
+                    row.status == UserStatus::Invited && row.token_hash.as_ref() == Some(hash)
+                })
+                .map(UserRow::to_user)
+                .transpose()
+        })
+    }
+
+    async fn sends_since(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        let since = micros(since);
+        self.with(|s| {
+            let mut at: Vec<DateTime<Utc>> = s
+                .sends
+                .iter()
+                .filter(|((t, _), send)| *t == tenant && send.user_id == user)
+                .map(|(_, send)| send.sent_at)
+                .filter(|sent_at| *sent_at >= since)
+                .collect();
+            at.sort();
+            Ok(at)
+        })
+    }
+
+    async fn insert_invited(&self, new: &NewUser) -> Result<(), StoreError> {
+        self.with(|s| insert_invited(s, new))
+    }
+
+    async fn rotate_invite(&self, rotation: &Rotation) -> Result<WriteOutcome, StoreError> {
+        self.with(|s| rotate_invite(s, rotation))
+    }
+
+    async fn activate(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        expected_version: i64,
+        at: DateTime<Utc>,
+    ) -> Result<WriteOutcome, StoreError> {
+        self.with(|s| {
+            let Some(row) = s
+                .users
+                .get_mut(&(tenant, user))
+                .filter(|row| row.invited_at(expected_version))
+            else {
+                return Ok(WriteOutcome::Stale);
+            };
+            row.status = UserStatus::Active;
+            row.verified_at = Some(micros(at));
+            row.token_hash = None;
+            row.version += 1;
+            Ok(WriteOutcome::Applied)
+        })
+    }
+}
+
+/// The new user with its first send, idempotency record and audit line.
+fn insert_invited(s: &mut State, new: &NewUser) -> Result<(), StoreError> {
+    let u = &new.user;
+    let key = (u.tenant_id, u.id);
+    if s.users.contains_key(&key) {
+        return Err(unexpected(
+            "a user with this id already exists in the tenant",
+        ));
+    }
+    let email = u.email.normalized();
+    let taken = s
+        .users
+        .values()
+        .any(|row| row.tenant_id == u.tenant_id && row.email_normalized == email);
+    if taken {
+        return Err(StoreError::EmailTaken);
+    }
+    if !s.tenants.contains_key(&u.tenant_id) {
+        return Err(StoreError::MissingReference);
+    }
+    check_token_free(s, &new.send.token_hash, None)?;
+    check_send(s, &new.send, Some(key))?;
+    check_idempotency(s, new.idempotency.as_ref())?;
+    check_audit(s, &new.audit)?;
+
+    s.users.insert(key, UserRow::new(u, new.send.token_hash));
+    write_send(s, &new.send);
+    write_idempotency(s, new.idempotency.as_ref());
+    write_audit(s, &new.audit);
+    Ok(())
+}
+
+/// A resend: only if the user is still invited at the version the decision
+/// was taken on. The guard is checked first: a write that lost its race is
+/// `Stale`, whatever else might be wrong with it.
+fn rotate_invite(s: &mut State, r: &Rotation) -> Result<WriteOutcome, StoreError> {
+    let key = (r.tenant_id, r.user_id);
+    let guard_holds = s
+        .users
+        .get(&key)
+        .is_some_and(|row| row.invited_at(r.expected_version));
+    if !guard_holds {
+        return Ok(WriteOutcome::Stale);
+    }
+    check_token_free(s, &r.send.token_hash, Some(key))?;
+    check_send(s, &r.send, None)?;
+    check_idempotency(s, r.idempotency.as_ref())?;
+    check_audit(s, &r.audit)?;
+
+    if let Some(row) = s.users.get_mut(&key) {
+        row.token_hash = Some(r.send.token_hash);
+        row.invite_expires_at = Some(micros(r.send.expires_at));
+        row.invite_last_sent_at = Some(micros(r.send.sent_at));
+        row.invite_sends = row.invite_sends.saturating_add(1);
+        row.version += 1;
+    }
+    write_send(s, &r.send);
+    write_idempotency(s, r.idempotency.as_ref());
+    write_audit(s, &r.audit);
+    Ok(WriteOutcome::Applied)
+}
+
+/// A token hash is unique across all users (the database's unique index);
+/// `owner` is the row about to take it, which may hold it already.
+fn check_token_free(
+    s: &State,
+    hash: &SecretHash,
+    owner: Option<(TenantId, UserId)>,
+) -> Result<(), StoreError> {
+    let clash = s
+        .users
+        .iter()
+        .any(|(key, row)| Some(*key) != owner && row.token_hash.as_ref() == Some(hash));
+    if clash {
+        return Err(unexpected("the token hash belongs to another user"));
+    }
+    Ok(())
+}
+
+/// The send's history row and its email need their user (`new_user` is
+/// the one being inserted) and ids of their own.
+fn check_send(
+    s: &State,
+    send: &InviteSend,
+    new_user: Option<(TenantId, UserId)>,
+) -> Result<(), StoreError> {
+    let m = &send.outbox;
+    let user = (m.tenant_id, m.user_id);
+    if new_user != Some(user) && !s.users.contains_key(&user) {
+        return Err(unexpected("the send refers to a user that does not exist"));
+    }
+    let id = (m.tenant_id, m.id);
+    if s.sends.contains_key(&id) || s.outbox.contains_key(&id) {
+        return Err(unexpected("an outbox message with this id already exists"));
+    }
+    Ok(())
+}
+
+/// A live record of the key refuses the write; a stale one (created before
+/// `stale_before`) will be replaced.
+fn check_idempotency(s: &State, w: Option<&IdempotencyWrite>) -> Result<(), StoreError> {
+    let Some(w) = w else { return Ok(()) };
+    let key = (w.record.tenant_id, w.record.key.clone());
+    match s.idempotency.get(&key) {
+        Some(held) if held.created_at >= micros(w.stale_before) => {
+            Err(StoreError::IdempotencyKeyTaken)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// An audit line needs an id of its own within its tenant.
+pub fn check_audit(s: &State, entry: &AuditEntry) -> Result<(), StoreError> {
+    let taken = s
+        .audit
+        .iter()
+        .any(|a| a.tenant_id == entry.tenant_id && a.id == entry.id);
+    if taken {
+        return Err(unexpected("an audit line with this id already exists"));
+    }
+    Ok(())
+}
+
+fn write_send(s: &mut State, send: &InviteSend) {
+    let m = &send.outbox;
+    let sent_at = micros(send.sent_at);
+    let created_at = micros(m.created_at);
+    s.sends.insert(
+        (m.tenant_id, m.id),
+        SendRow {
+            user_id: m.user_id,
+            sent_at,
+        },
+    );
+    s.outbox.insert(
+        (m.tenant_id, m.id),
+        StoredMessage {
+            id: m.id,
+            tenant_id: m.tenant_id,
+            user_id: m.user_id,
+            email: Some(m.email.clone()),
+            status: OutboxStatus::Pending,
+            attempts: 0,
+            next_attempt_at: created_at,
+            claimed_until: None,
+            last_error: None,
+            created_at,
+            sent_at: None,
+            failed_at: None,
+        },
+    );
+}
+
+fn write_idempotency(s: &mut State, w: Option<&IdempotencyWrite>) {
+    if let Some(w) = w {
+        let mut record = w.record.clone();
+        record.created_at = micros(record.created_at);
+        s.idempotency
+            .insert((record.tenant_id, record.key.clone()), record);
+    }
+}
+
+pub fn write_audit(s: &mut State, entry: &AuditEntry) {
+    let mut entry = entry.clone();
+    entry.at = micros(entry.at);
+    s.audit.push(entry);
+}
