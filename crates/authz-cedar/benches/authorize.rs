@@ -17,7 +17,9 @@ const TENANT: &str = "2489e9ad-2ee2-8e00-8ec9-32d5f69181c0";
 fn request(role: &str, action: Action, resource: Resource) -> AuthzRequest {
     AuthzRequest {
         principal: Principal {
-            key_id: "0193a1f2-3b4c-7d5e-8f60-718293a4b5c6".parse::<ApiKeyId>().unwrap(),
+            key_id: "0193a1f2-3b4c-7d5e-8f60-718293a4b5c6"
+                .parse::<ApiKeyId>()
+                .unwrap(),
             tenant_id: TENANT.parse::<TenantId>().unwrap(),
             tenant_name: TenantName::parse("Acme").unwrap(),
             role: Role::parse(role).unwrap(),
@@ -29,7 +31,9 @@ fn request(role: &str, action: Action, resource: Resource) -> AuthzRequest {
 
 fn user() -> Resource {
     Resource::User {
-        id: "0193a1f2-0000-7000-8000-000000000001".parse::<UserId>().unwrap(),
+        id: "0193a1f2-0000-7000-8000-000000000001"
+            .parse::<UserId>()
+            .unwrap(),
         tenant_id: TENANT.parse::<TenantId>().unwrap(),
         status: Some(UserStatus::Invited),
     }
@@ -38,8 +42,14 @@ fn user() -> Resource {
 fn authorize(c: &mut Criterion) {
     let authz = CedarAuthorizer::load(None).unwrap();
     let cases = [
-        ("resend allowed (admin)", request("admin", Action::ResendInvite, user())),
-        ("resend denied (viewer, notices)", request("viewer", Action::ResendInvite, user())),
+        (
+            "resend allowed (admin)",
+            request("admin", Action::ResendInvite, user()),
+        ),
+        (
+            "resend denied (viewer, notices)",
+            request("viewer", Action::ResendInvite, user()),
+        ),
         (
             "list allowed (viewer)",
             request(

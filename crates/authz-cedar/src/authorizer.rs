@@ -9,7 +9,7 @@ use beckon_ports::{
     Action, ApiKeyId, Authorizer, AuthzRequest, Decision, Principal, Resource, Role, TenantId,
     TenantName, UserId, UserStatus,
 };
-use cedar_policy::{PolicyId, PolicySet, Schema};
+use cedar_policy::{Entity, PolicyId, PolicySet, Schema};
 
 use crate::error::PolicyError;
 use crate::load::{self, Source};
@@ -50,6 +50,8 @@ struct Inner {
     warnings: Vec<String>,
     source: String,
     names: Names,
+    /// The schema's action entities, for requests built unchecked.
+    actions: Vec<Entity>,
     cedar: cedar_policy::Authorizer,
 }
 
@@ -83,6 +85,7 @@ impl CedarAuthorizer {
         let loaded = load::load(schema, policies)?;
         let names = Names::new().map_err(PolicyError::Incompatible)?;
         probe(&names, &loaded.schema)?;
+        let actions = grouped_actions(&loaded.schema)?;
         let notices = loaded
             .notices
             .into_iter()
@@ -104,6 +107,7 @@ impl CedarAuthorizer {
                 warnings: loaded.warnings,
                 source: source.to_owned(),
                 names,
+                actions,
                 cedar: cedar_policy::Authorizer::new(),
             }),
         })
@@ -147,16 +151,20 @@ impl Authorizer for CedarAuthorizer {
         let action = request.action.as_str();
         let tenant_id = request.principal.tenant_id;
         let key_id = request.principal.key_id;
-        let (cedar_request, entities) = match inner.names.build(request, &inner.schema) {
-            Ok(built) => built,
-            Err(err) => {
-                tracing::warn!(%tenant_id, %key_id, action, error = %err,
+        let (cedar_request, entities) =
+            match inner
+                .names
+                .build(request, &inner.schema, false, &inner.actions)
+            {
+                Ok(built) => built,
+                Err(err) => {
+                    tracing::warn!(%tenant_id, %key_id, action, error = %err,
                     "cannot put the request to Cedar; denying");
-                return Decision::Deny {
-                    notices: vec![EVALUATION_ERROR_NOTICE.to_owned()],
-                };
-            }
-        };
+                    return Decision::Deny {
+                        notices: vec![EVALUATION_ERROR_NOTICE.to_owned()],
+                    };
+                }
+            };
         let response = inner
             .cedar
             .is_authorized(&cedar_request, &inner.policies, &entities);
@@ -186,6 +194,27 @@ impl Authorizer for CedarAuthorizer {
             }
         }
     }
+}
+
+/// The schema's action entities when some action belongs to a group, for
+/// requests built without the schema check (which would add them); none
+/// otherwise. Without groups a policy's `action in [...]` is decided by
+/// equality, for which Cedar needs no action entity, and every entity a
+/// request carries costs time on every decision.
+fn grouped_actions(schema: &Schema) -> Result<Vec<Entity>, PolicyError> {
+    let actions = schema
+        .action_entities()
+        .map_err(|e| PolicyError::Incompatible(format!("the schema's actions: {e}")))?;
+    let grouped = actions.iter().any(|action| {
+        actions
+            .ancestors(&action.uid())
+            .is_some_and(|mut ancestors| ancestors.next().is_some())
+    });
+    Ok(if grouped {
+        actions.iter().cloned().collect()
+    } else {
+        Vec::new()
+    })
 }
 
 /// Builds one request per action and resource shape against `schema`, so
@@ -224,7 +253,7 @@ fn probe(names: &Names, schema: &Schema) -> Result<(), PolicyError> {
                 action,
                 resource,
             };
-            if let Err(err) = names.build(&request, schema) {
+            if let Err(err) = names.build(&request, schema, true, &[]) {
                 problems.push(format!("{}: {err}", action.as_str()));
             }
         }

@@ -86,13 +86,23 @@ impl Names {
         Self::uid(&self.tenant, id)
     }
 
-    /// The Cedar request and the entities it needs, both checked against
-    /// `schema`: a mismatch is an error (and so a deny), never a guess.
+    /// The Cedar request and the entities it needs.
+    ///
+    /// The request is checked against the schema (a mismatch is an error,
+    /// and so a deny); the entities only when `check_entities`. That check
+    /// builds Cedar's view of every entity type each time, the larger part
+    /// of a decision's cost, so it runs once per shape when the policies
+    /// load (`probe`), and requests are then built unchecked: same code,
+    /// same shapes, already proven to fit. `actions` are then the schema's
+    /// action entities (with their groups), which the check adds itself.
     pub(crate) fn build(
         &self,
         request: &AuthzRequest,
-        schema: &Schema,
+        full_schema: &Schema,
+        check_entities: bool,
+        actions: &[Entity],
     ) -> Result<(Request, Entities), BuildError> {
+        let schema = check_entities.then_some(full_schema);
         let principal = &request.principal;
         let principal_tenant = self.tenant_uid(principal.tenant_id);
         let principal_uid = Self::uid(&self.api_key, principal.key_id);
@@ -148,16 +158,22 @@ impl Names {
         let tenants = tenants
             .into_iter()
             .map(|t| Entity::new_no_attrs(self.tenant_uid(t), Default::default()));
+        let actions = actions.iter().filter(|_| schema.is_none()).cloned();
         let entities = Entities::from_entities(
-            std::iter::once(key).chain(user).chain(tenants),
-            Some(schema),
+            std::iter::once(key)
+                .chain(user)
+                .chain(tenants)
+                .chain(actions),
+            schema,
         )?;
+        // The request itself is always checked: it is cheap, and it denies
+        // an action on a kind of resource it does not apply to.
         let cedar_request = Request::new(
             principal_uid,
             self.action(request.action),
             resource_uid,
             Context::empty(),
-            Some(schema),
+            Some(full_schema),
         )?;
         Ok((cedar_request, entities))
     }
