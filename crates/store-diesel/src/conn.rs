@@ -119,13 +119,50 @@ macro_rules! claim_statement {
     };
 }
 
+/// A statement whose SQL text is the same on every call from its call
+/// site, so that the connection keeps it prepared: diesel declines to cache
+/// any `UPDATE` (and any insert with an optional column), because the SQL
+/// of a changeset can vary with its values, and so re-prepared every write
+/// on every call — on PostgreSQL one more round trip per statement. Every
+/// statement a body runs has a fixed shape, and the few that vary (an
+/// optional column present or not, a list of ids) vary over a handful of
+/// shapes, each cached under its own SQL text: the cache stays small.
+#[derive(Debug, Clone, Copy)]
+pub struct Reuse<Q>(pub Q);
+
+impl<Q, DB> QueryFragment<DB> for Reuse<Q>
+where
+    DB: diesel::backend::Backend,
+    Q: QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, out: diesel::query_builder::AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        self.0.walk_ast(out)
+    }
+
+    fn is_safe_to_cache_prepared(&self, _backend: &DB) -> QueryResult<bool> {
+        Ok(true)
+    }
+}
+
+impl<Q> QueryId for Reuse<Q> {
+    // No static id: the cache keys the statement by its SQL text.
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Reuse<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q, C> diesel::RunQueryDsl<C> for Reuse<Q> {}
+
 /// PostgreSQL: statements run on a shared borrow of the connection, so
 /// that those a body starts together pipeline.
 impl Conn for AsyncPgConnection {
     fn execute<'c, Q: Sql + 'c>(&'c self, q: Q) -> BoxFuture<'c, QueryResult<usize>> {
         let mut shared: &'c AsyncPgConnection = self;
         // The future holds the connection only through the shared borrow.
-        diesel_async::methods::ExecuteDsl::execute(q, &mut shared)
+        diesel_async::methods::ExecuteDsl::execute(Reuse(q), &mut shared)
     }
 
     fn load<'c, U, Q>(&'c self, q: Q) -> BoxFuture<'c, QueryResult<Vec<U>>>
@@ -150,7 +187,7 @@ impl Conn for AsyncPgConnection {
         Box::pin(async move {
             let mut shared = shared;
             let claim = claim_statement!(now, lease, limit, for_update, skip_locked);
-            diesel_async::RunQueryDsl::load(claim, &mut shared).await
+            diesel_async::RunQueryDsl::load(Reuse(claim), &mut shared).await
         })
     }
 }
@@ -175,7 +212,7 @@ impl Conn for SqliteConn {
     fn execute<'c, Q: Sql + 'c>(&'c self, q: Q) -> BoxFuture<'c, QueryResult<usize>> {
         // The borrow ends before the call returns: statements never overlap.
         done(diesel::query_dsl::methods::ExecuteDsl::execute(
-            q,
+            Reuse(q),
             &mut *self.0.borrow_mut(),
         ))
     }
@@ -195,7 +232,10 @@ impl Conn for SqliteConn {
         limit: i64,
     ) -> BoxFuture<'_, QueryResult<Vec<ClaimedRow>>> {
         let claim = claim_statement!(now, lease, limit);
-        done(diesel::RunQueryDsl::load(claim, &mut *self.0.borrow_mut()))
+        done(diesel::RunQueryDsl::load(
+            Reuse(claim),
+            &mut *self.0.borrow_mut(),
+        ))
     }
 }
 
