@@ -1,5 +1,6 @@
 //! `CedarAuthorizer`: the `Authorizer` port on Cedar, with the policy set and
-//! schema parsed and validated once and shared by every request.
+//! schema parsed and validated once and shared by every request, and
+//! decisions memoised when the policies allow it (`memo`).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -13,6 +14,7 @@ use cedar_policy::{Entity, PolicyId, PolicySet, Schema};
 
 use crate::error::PolicyError;
 use crate::load::{self, Source};
+use crate::memo::{self, Key, Memo};
 use crate::request::Names;
 
 /// The notice of a deny forced by an evaluation error or by a request that
@@ -33,10 +35,18 @@ pub struct PolicySummary {
     pub warnings: Vec<String>,
 }
 
-/// Decides requests with Cedar. Cheap to clone: everything is behind an `Arc`.
+/// Decides requests with Cedar. Cheap to clone: everything is behind an
+/// `Arc`, the memo of decisions included (clones share it).
+///
+/// When the policies cannot tell entity ids apart (no entity literals other
+/// than actions, no templates, no entity hierarchy: see the `memo` module),
+/// each decision is computed in full once per role, action, resource kind,
+/// status and "same tenant or not", and then answered from memory.
 #[derive(Debug, Clone)]
 pub struct CedarAuthorizer {
     inner: Arc<Inner>,
+    /// The memo, or why decisions are not memoised.
+    memo: Result<Arc<Memo>, Arc<str>>,
 }
 
 #[derive(Debug)]
@@ -86,6 +96,20 @@ impl CedarAuthorizer {
         let names = Names::new().map_err(PolicyError::Incompatible)?;
         probe(&names, &loaded.schema)?;
         let actions = grouped_actions(&loaded.schema)?;
+        let memo = match memo::scan::obstacle(&loaded.schema, &loaded.policies) {
+            None => {
+                tracing::info!(
+                    source,
+                    "Cedar decisions are memoised by role, action and resource shape"
+                );
+                Ok(Arc::new(Memo::default()))
+            }
+            Some(why) => {
+                tracing::info!(source, reason = %why,
+                    "Cedar decisions are not memoised: every request is evaluated in full");
+                Err(why.into())
+            }
+        };
         let notices = loaded
             .notices
             .into_iter()
@@ -110,7 +134,23 @@ impl CedarAuthorizer {
                 actions,
                 cedar: cedar_policy::Authorizer::new(),
             }),
+            memo,
         })
+    }
+
+    /// The same policies, every decision evaluated in full: the decisions
+    /// are the same, only slower. For comparisons (tests, benches).
+    #[must_use]
+    pub fn without_memo(self) -> Self {
+        Self {
+            memo: Err("turned off with without_memo".into()),
+            ..self
+        }
+    }
+
+    /// `Ok` when decisions are memoised; otherwise why not.
+    pub fn memoisation(&self) -> Result<(), &str> {
+        self.memo.as_ref().map(|_| ()).map_err(|why| &**why)
     }
 
     /// What was loaded, for `beckon policy check` and the start-up log.
@@ -147,6 +187,35 @@ pub fn check(dir: Option<&Path>) -> Result<PolicySummary, PolicyError> {
 
 impl Authorizer for CedarAuthorizer {
     fn authorize(&self, request: &AuthzRequest) -> Decision {
+        let Ok(memo) = &self.memo else {
+            return self.evaluate(request).decision;
+        };
+        let key = Key::of(request);
+        if let Some(decision) = memo.get(&key) {
+            return decision;
+        }
+        let evaluated = self.evaluate(request);
+        // A request that could not be put to Cedar failed for reasons the
+        // memo's argument does not cover; it is denied again in full.
+        if evaluated.by_cedar {
+            memo.insert(&key, &evaluated.decision);
+        }
+        evaluated.decision
+    }
+}
+
+/// A decision, and whether Cedar made it (rather than a request that could
+/// not be put to Cedar, which is not memoised).
+struct Evaluated {
+    decision: Decision,
+    by_cedar: bool,
+}
+
+impl CedarAuthorizer {
+    /// The full path: build the entities, ask Cedar, read its diagnostics.
+    /// Warnings are logged here: for a memoised decision, once, when it is
+    /// computed, not on every answer from the memo.
+    fn evaluate(&self, request: &AuthzRequest) -> Evaluated {
         let inner = &self.inner;
         let action = request.action.as_str();
         let tenant_id = request.principal.tenant_id;
@@ -160,8 +229,11 @@ impl Authorizer for CedarAuthorizer {
                 Err(err) => {
                     tracing::warn!(%tenant_id, %key_id, action, error = %err,
                     "cannot put the request to Cedar; denying");
-                    return Decision::Deny {
-                        notices: vec![EVALUATION_ERROR_NOTICE.to_owned()],
+                    return Evaluated {
+                        decision: Decision::Deny {
+                            notices: vec![EVALUATION_ERROR_NOTICE.to_owned()],
+                        },
+                        by_cedar: false,
                     };
                 }
             };
@@ -180,7 +252,7 @@ impl Authorizer for CedarAuthorizer {
             tracing::warn!(%tenant_id, %key_id, action, error = %err,
                 "a Cedar policy failed to evaluate; denying");
         }
-        match (response.decision(), errored) {
+        let decision = match (response.decision(), errored) {
             (cedar_policy::Decision::Allow, false) => Decision::Allow,
             (cedar_policy::Decision::Allow, true) => Decision::Deny {
                 notices: vec![EVALUATION_ERROR_NOTICE.to_owned()],
@@ -192,6 +264,10 @@ impl Authorizer for CedarAuthorizer {
                 }
                 Decision::Deny { notices }
             }
+        };
+        Evaluated {
+            decision,
+            by_cedar: true,
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Beckon's `Authorizer` on Cedar policies: loads and strictly validates the
 //! schema and policies once (built in, or from `BECKON_POLICY_DIR`), then
-//! decides each request from entities built in code.
+//! decides each request from entities built in code, memoising decisions by
+//! role, action and resource shape when the policies cannot tell entity ids
+//! apart (`memo`).
 //!
 //! The binary calls [`CedarAuthorizer::load`] at start (printing
 //! [`PolicyError`] and refusing to start when it fails) and [`check`] for
@@ -10,6 +12,7 @@ mod authorizer;
 mod diag;
 mod error;
 mod load;
+mod memo;
 mod request;
 
 pub use authorizer::{CedarAuthorizer, EVALUATION_ERROR_NOTICE, PolicySummary, check};

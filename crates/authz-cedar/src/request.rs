@@ -3,6 +3,10 @@
 //!
 //! The shapes built here are the ones `policies/beckon.cedarschema` declares:
 //! `ApiKey { tenant, role }`, `User { tenant, status? }`, `Tenant`.
+//!
+//! The memo of decisions (`memo`) relies on what is built here: besides ids,
+//! every value put into an entity must be part of `memo::Key`, and no entity
+//! gets a parent. Adding an attribute means adding it to the key.
 
 use std::str::FromStr;
 

@@ -1,10 +1,16 @@
 //! Tests of the Cedar authorizer through its public API: the default
-//! policies' decisions, loading policy folders, and the deny-on-error rule.
+//! policies' decisions, loading policy folders, the deny-on-error rule, and
+//! the memo of decisions.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod decisions;
 mod evaluation_errors;
 mod loading;
+mod memo;
+
+use std::fmt::Debug;
+use std::hash::{BuildHasher, RandomState};
+use std::str::FromStr;
 
 use beckon_ports::{
     Action, ApiKeyId, AuthzRequest, Principal, Resource, Role, TenantId, TenantName, UserId,
@@ -60,4 +66,25 @@ pub fn request(role: &str, action: Action, resource: Resource) -> AuthzRequest {
         action,
         resource,
     }
+}
+
+/// A fresh random id of any UUID type: every `RandomState` is seeded apart.
+pub fn random_id<T: FromStr>() -> T
+where
+    T::Err: Debug,
+{
+    let (high, low) = (
+        RandomState::new().hash_one(1u8),
+        RandomState::new().hash_one(2u8),
+    );
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        high >> 32,
+        (high >> 16) & 0xffff,
+        high & 0xffff,
+        low >> 48,
+        low & 0xffff_ffff_ffff
+    )
+    .parse()
+    .unwrap()
 }
