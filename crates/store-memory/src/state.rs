@@ -2,7 +2,7 @@
 //! (`migrations/`), held in maps keyed as the database tables are, so the
 //! answers — including which error a conflicting write gets — are the same.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use anyhow::anyhow;
 use beckon_ports::{
@@ -27,6 +27,17 @@ pub struct State {
     pub idempotency: HashMap<(TenantId, IdempotencyKey), IdempotencyRecord>,
     /// In the order written.
     pub audit: Vec<AuditEntry>,
+    // Indexes, kept in step with the tables above by the writes in
+    // `users.rs`: the database's unique and lookup indexes, so that a
+    // write costs the same however many rows there are.
+    /// Current token hash → its user (`users_invite_token_hash_key`).
+    pub tokens: HashMap<SecretHash, (TenantId, UserId)>,
+    /// (tenant, normalized email) of every user (`users_tenant_email_key`).
+    pub emails: HashSet<(TenantId, String)>,
+    /// When each user's invite was sent (`invite_sends_user_index`).
+    pub user_sends: HashMap<(TenantId, UserId), Vec<DateTime<Utc>>>,
+    /// (tenant, id) of every audit line (the table's primary key).
+    pub audit_ids: HashSet<(TenantId, uuid::Uuid)>,
 }
 
 /// A user as the `users` table holds it: the invite's columns outlive

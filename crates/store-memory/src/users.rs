@@ -39,11 +39,10 @@ impl UserRepo for MemoryStore {
 
     async fn find_by_token(&self, hash: &SecretHash) -> Result<Option<User>, StoreError> {
         self.with(|s| {
-            s.users
-                .values()
-                .find(|row| {
-                    row.status == UserStatus::Invited && row.token_hash.as_ref() == Some(hash)
-                })
+            s.tokens
+                .get(hash)
+                .and_then(|key| s.users.get(key))
+                .filter(|row| row.status == UserStatus::Invited)
                 .map(UserRow::to_user)
                 .transpose()
         })
@@ -58,10 +57,11 @@ impl UserRepo for MemoryStore {
         let since = micros(since);
         self.with(|s| {
             let mut at: Vec<DateTime<Utc>> = s
-                .sends
-                .iter()
-                .filter(|((t, _), send)| *t == tenant && send.user_id == user)
-                .map(|(_, send)| send.sent_at)
+                .user_sends
+                .get(&(tenant, user))
+                .into_iter()
+                .flatten()
+                .copied()
                 .filter(|sent_at| *sent_at >= since)
                 .collect();
             at.sort();
@@ -94,8 +94,11 @@ impl UserRepo for MemoryStore {
             };
             row.status = UserStatus::Active;
             row.verified_at = Some(micros(at));
-            row.token_hash = None;
+            let consumed = row.token_hash.take();
             row.version += 1;
+            if let Some(hash) = consumed {
+                s.tokens.remove(&hash);
+            }
             Ok(WriteOutcome::Applied)
         })
     }
@@ -110,12 +113,8 @@ fn insert_invited(s: &mut State, new: &NewUser) -> Result<(), StoreError> {
             "a user with this id already exists in the tenant",
         ));
     }
-    let email = u.email.normalized();
-    let taken = s
-        .users
-        .values()
-        .any(|row| row.tenant_id == u.tenant_id && row.email_normalized == email);
-    if taken {
+    let email = (u.tenant_id, u.email.normalized());
+    if s.emails.contains(&email) {
         return Err(StoreError::EmailTaken);
     }
     if !s.tenants.contains_key(&u.tenant_id) {
@@ -127,6 +126,8 @@ fn insert_invited(s: &mut State, new: &NewUser) -> Result<(), StoreError> {
     check_audit(s, &new.audit)?;
 
     s.users.insert(key, UserRow::new(u, new.send.token_hash));
+    s.emails.insert(email);
+    s.tokens.insert(new.send.token_hash, key);
     write_send(s, &new.send);
     write_idempotency(s, new.idempotency.as_ref());
     write_audit(s, &new.audit);
@@ -151,7 +152,10 @@ fn rotate_invite(s: &mut State, r: &Rotation) -> Result<WriteOutcome, StoreError
     check_audit(s, &r.audit)?;
 
     if let Some(row) = s.users.get_mut(&key) {
-        row.token_hash = Some(r.send.token_hash);
+        if let Some(old) = row.token_hash.replace(r.send.token_hash) {
+            s.tokens.remove(&old);
+        }
+        s.tokens.insert(r.send.token_hash, key);
         row.invite_expires_at = Some(micros(r.send.expires_at));
         row.invite_last_sent_at = Some(micros(r.send.sent_at));
         row.invite_sends = row.invite_sends.saturating_add(1);
@@ -170,10 +174,7 @@ fn check_token_free(
     hash: &SecretHash,
     owner: Option<(TenantId, UserId)>,
 ) -> Result<(), StoreError> {
-    let clash = s
-        .users
-        .iter()
-        .any(|(key, row)| Some(*key) != owner && row.token_hash.as_ref() == Some(hash));
+    let clash = s.tokens.get(hash).is_some_and(|key| Some(*key) != owner);
     if clash {
         return Err(unexpected("the token hash belongs to another user"));
     }
@@ -214,10 +215,7 @@ fn check_idempotency(s: &State, w: Option<&IdempotencyWrite>) -> Result<(), Stor
 
 /// An audit line needs an id of its own within its tenant.
 pub fn check_audit(s: &State, entry: &AuditEntry) -> Result<(), StoreError> {
-    let taken = s
-        .audit
-        .iter()
-        .any(|a| a.tenant_id == entry.tenant_id && a.id == entry.id);
+    let taken = s.audit_ids.contains(&(entry.tenant_id, entry.id));
     if taken {
         return Err(unexpected("an audit line with this id already exists"));
     }
@@ -235,6 +233,10 @@ fn write_send(s: &mut State, send: &InviteSend) {
             sent_at,
         },
     );
+    s.user_sends
+        .entry((m.tenant_id, m.user_id))
+        .or_default()
+        .push(sent_at);
     s.outbox.insert(
         (m.tenant_id, m.id),
         StoredMessage {
@@ -266,5 +268,6 @@ fn write_idempotency(s: &mut State, w: Option<&IdempotencyWrite>) {
 pub fn write_audit(s: &mut State, entry: &AuditEntry) {
     let mut entry = entry.clone();
     entry.at = micros(entry.at);
+    s.audit_ids.insert((entry.tenant_id, entry.id));
     s.audit.push(entry);
 }
