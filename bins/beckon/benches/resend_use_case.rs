@@ -1,0 +1,108 @@
+//! The resend use case alone, on the in-memory store, the real Cedar
+//! authorizer and the system clock and randomness: what a resend costs
+//! Beckon itself, without HTTP or a database (cooldown and daily cap off,
+//! so every call is a full rotation with a queued email).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use beckon::system::{OsRandom, SystemClock};
+use beckon_authz_cedar::CedarAuthorizer;
+use beckon_domain::{
+    CreateTenant, InviteCommand, InvitePolicy, InviteUser, Ports, ResendCommand, ResendInvite,
+};
+use beckon_ports::{
+    ApiKeyId, Email, InviteEmail, MailError, Mailer, OutboxId, Principal, RequestId, Role,
+    TenantName, UserId,
+};
+use beckon_store_memory::MemoryStore;
+use criterion::{Criterion, criterion_group, criterion_main};
+
+/// The use case never sends (the worker does): a mailer that is never called.
+struct Unused;
+
+#[async_trait]
+impl Mailer for Unused {
+    async fn send(&self, _: OutboxId, _: &InviteEmail) -> Result<(), MailError> {
+        Ok(())
+    }
+
+    fn max_send_time(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+}
+
+fn resend(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let ports = Ports {
+        tenants: store.clone(),
+        api_keys: store.clone(),
+        users: store.clone(),
+        idempotency: store.clone(),
+        audit: store.clone(),
+        outbox: store.clone(),
+        health: store,
+        authorizer: Arc::new(CedarAuthorizer::load(None).unwrap()),
+        mailer: Arc::new(Unused),
+        clock: Arc::new(SystemClock),
+        random: Arc::new(OsRandom),
+    };
+    let policy = InvitePolicy {
+        cooldown: Duration::ZERO,
+        daily_limit: 0,
+        ..InvitePolicy::default()
+    };
+    let tenant = rt
+        .block_on(
+            CreateTenant::new(
+                ports.tenants.clone(),
+                ports.clock.clone(),
+                ports.random.clone(),
+            )
+            .execute(TenantName::parse("Bench").unwrap()),
+        )
+        .unwrap();
+    let principal = Principal {
+        key_id: ApiKeyId::from_uuid(uuid::Uuid::now_v7()),
+        tenant_id: tenant.id,
+        tenant_name: tenant.name.clone(),
+        role: Role::parse("admin").unwrap(),
+    };
+    let request_id = RequestId::parse("bench").unwrap();
+    let invite = InviteUser::new(&ports, policy.clone());
+    let users: Vec<UserId> = (0..200)
+        .map(|i| {
+            let cmd = InviteCommand {
+                principal: principal.clone(),
+                email: Email::parse(&format!("u{i}@example.com")).unwrap(),
+                name: None,
+                idempotency_key: None,
+                request_id: request_id.clone(),
+            };
+            rt.block_on(invite.execute(&cmd)).unwrap().user.id
+        })
+        .collect();
+
+    let resend = ResendInvite::new(&ports, policy);
+    let mut n = 0;
+    c.bench_function("resend use case (memory store, Cedar)", |b| {
+        b.iter(|| {
+            n = (n + 1) % users.len();
+            let cmd = ResendCommand {
+                principal: principal.clone(),
+                user_id: users[n],
+                idempotency_key: None,
+                request_id: request_id.clone(),
+            };
+            rt.block_on(resend.execute(&cmd)).unwrap()
+        });
+    });
+}
+
+criterion_group!(benches, resend);
+criterion_main!(benches);
