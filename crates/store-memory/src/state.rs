@@ -22,7 +22,7 @@ pub struct State {
     pub keys: BTreeMap<ApiKeyId, ApiKeyRecord>,
     pub users: BTreeMap<(TenantId, UserId), UserRow>,
     /// Keyed by the outbox message that carried the send.
-    pub sends: BTreeMap<(TenantId, OutboxId), SendRow>,
+    pub sends: HashSet<(TenantId, OutboxId)>,
     pub outbox: BTreeMap<(TenantId, OutboxId), StoredMessage>,
     pub idempotency: HashMap<(TenantId, IdempotencyKey), IdempotencyRecord>,
     /// In the order written.
@@ -48,8 +48,6 @@ pub struct UserRow {
     pub tenant_id: TenantId,
     pub id: UserId,
     pub email: Email,
-    /// The form uniqueness is decided on.
-    pub email_normalized: String,
     pub name: Option<UserName>,
     pub status: UserStatus,
     pub created_at: DateTime<Utc>,
@@ -69,7 +67,6 @@ impl UserRow {
             tenant_id: u.tenant_id,
             id: u.id,
             email: u.email.clone(),
-            email_normalized: u.email.normalized(),
             name: u.name.clone(),
             status: u.status,
             created_at: micros(u.created_at),
@@ -118,13 +115,6 @@ impl UserRow {
     pub fn invited_at(&self, version: i64) -> bool {
         self.status == UserStatus::Invited && self.version == version
     }
-}
-
-/// One send of an invite, for the cooldown and the daily cap.
-#[derive(Clone)]
-pub struct SendRow {
-    pub user_id: UserId,
-    pub sent_at: DateTime<Utc>,
 }
 
 /// Where an outbox message is in its life.

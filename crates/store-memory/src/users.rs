@@ -11,7 +11,7 @@ use beckon_ports::{
 use chrono::{DateTime, Utc};
 
 use crate::MemoryStore;
-use crate::state::{OutboxStatus, SendRow, State, StoredMessage, UserRow, micros, unexpected};
+use crate::state::{OutboxStatus, State, StoredMessage, UserRow, micros, unexpected};
 
 #[async_trait]
 impl UserRepo for MemoryStore {
@@ -194,7 +194,7 @@ fn check_send(
         return Err(unexpected("the send refers to a user that does not exist"));
     }
     let id = (m.tenant_id, m.id);
-    if s.sends.contains_key(&id) || s.outbox.contains_key(&id) {
+    if s.sends.contains(&id) || s.outbox.contains_key(&id) {
         return Err(unexpected("an outbox message with this id already exists"));
     }
     Ok(())
@@ -226,13 +226,7 @@ fn write_send(s: &mut State, send: &InviteSend) {
     let m = &send.outbox;
     let sent_at = micros(send.sent_at);
     let created_at = micros(m.created_at);
-    s.sends.insert(
-        (m.tenant_id, m.id),
-        SendRow {
-            user_id: m.user_id,
-            sent_at,
-        },
-    );
+    s.sends.insert((m.tenant_id, m.id));
     s.user_sends
         .entry((m.tenant_id, m.user_id))
         .or_default()
