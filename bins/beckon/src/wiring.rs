@@ -46,20 +46,10 @@ pub fn ports(
     mailer: Arc<dyn Mailer>,
     sources: &Sources,
 ) -> Ports {
-    let shared = Arc::new(store.clone());
-    Ports {
-        tenants: shared.clone(),
-        api_keys: shared.clone(),
-        users: shared.clone(),
-        idempotency: shared.clone(),
-        audit: shared.clone(),
-        outbox: shared.clone(),
-        health: shared,
-        authorizer: Arc::new(authorizer),
-        mailer,
-        clock: sources.clock.clone(),
-        random: sources.random.clone(),
-    }
+    Ports::builder(store.clone(), sources.clock.clone(), sources.random.clone())
+        .authorizer(Arc::new(authorizer))
+        .mailer(mailer)
+        .build()
 }
 
 /// The invite rules from the configuration.

@@ -41,7 +41,7 @@ const MAX_SEND: Duration = Duration::from_secs(10);
 
 /// Something is due at 100 s and the claim returns `batch`; the lease is
 /// 3 rounds of 4 sends × 10 s + 30 s of margin = 60 s.
-fn claiming(b: &mut PortsBuilder, batch: Vec<ClaimedMessage>) {
+fn claiming(b: &mut MockPorts, batch: Vec<ClaimedMessage>) {
     b.clock = fixed_clock(100);
     b.mailer.expect_max_send_time().return_const(MAX_SEND);
     b.outbox
@@ -57,7 +57,7 @@ fn claiming(b: &mut PortsBuilder, batch: Vec<ClaimedMessage>) {
 
 /// Expects one settle of the claim leased until 160 s, hands its outcomes
 /// (by message number) to `check` and answers that all were settled.
-fn settling(b: &mut PortsBuilder, check: impl Fn(&[(u128, DeliveryOutcome)]) + Send + 'static) {
+fn settling(b: &mut MockPorts, check: impl Fn(&[(u128, DeliveryOutcome)]) + Send + 'static) {
     b.outbox
         .expect_settle()
         .withf(|lease, at, _| *lease == at_secs(160) && *at == at_secs(100))
@@ -73,7 +73,7 @@ fn settling(b: &mut PortsBuilder, check: impl Fn(&[(u128, DeliveryOutcome)]) + S
         });
 }
 
-async fn run(b: PortsBuilder) -> DeliveryReport {
+async fn run(b: MockPorts) -> DeliveryReport {
     DeliverOutbox::new(&b.build(), policy())
         .run_once()
         .await
@@ -82,7 +82,7 @@ async fn run(b: PortsBuilder) -> DeliveryReport {
 
 #[tokio::test]
 async fn an_idle_queue_costs_one_read_and_no_claim() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     b.outbox.expect_any_due().times(1).returning(|_| Ok(false));
     b.outbox.expect_claim_due().never();
     b.outbox.expect_settle().never();
@@ -91,7 +91,7 @@ async fn an_idle_queue_costs_one_read_and_no_claim() {
 
 #[tokio::test]
 async fn delivered_messages_are_settled_as_sent_in_one_call() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     claiming(&mut b, vec![message(1, 1), message(2, 1)]);
     b.mailer.expect_send().times(2).returning(|_, _| Ok(()));
     settling(&mut b, |seen| {
@@ -112,7 +112,7 @@ async fn delivered_messages_are_settled_as_sent_in_one_call() {
 
 #[tokio::test]
 async fn a_permanent_rejection_fails_the_message_at_once_with_the_reason() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     claiming(&mut b, vec![message(1, 1)]);
     b.mailer
         .expect_send()
@@ -135,7 +135,7 @@ async fn a_permanent_rejection_fails_the_message_at_once_with_the_reason() {
 async fn a_transient_failure_is_retried_with_exponential_backoff() {
     // attempt 1 → 10 s, attempt 2 → 20 s; half of it is jitter (0 here).
     for (attempt, delay) in [(1, 5), (2, 10)] {
-        let mut b = PortsBuilder::new();
+        let mut b = MockPorts::new();
         claiming(&mut b, vec![message(1, attempt)]);
         b.mailer
             .expect_send()
@@ -153,7 +153,7 @@ async fn a_transient_failure_is_retried_with_exponential_backoff() {
 
 #[tokio::test]
 async fn backoff_is_capped_and_jitter_stays_within_half_of_it() {
-    let b = PortsBuilder::new();
+    let b = MockPorts::new();
     let d = DeliverOutbox::new(&b.build(), policy());
     assert_eq!(d.backoff(1), Duration::from_secs(5));
     assert_eq!(d.backoff(2), Duration::from_secs(10));
@@ -163,7 +163,7 @@ async fn backoff_is_capped_and_jitter_stays_within_half_of_it() {
 
 #[tokio::test]
 async fn the_lease_covers_every_round_of_sends_at_the_mailers_bound_plus_the_margin() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     b.mailer.expect_max_send_time().return_const(MAX_SEND);
     let d = DeliverOutbox::new(&b.build(), policy());
     // 10 messages, 4 at a time: 3 rounds of at most 10 s, then 30 s.
@@ -172,7 +172,7 @@ async fn the_lease_covers_every_round_of_sends_at_the_mailers_bound_plus_the_mar
 
 #[tokio::test]
 async fn a_message_out_of_attempts_is_given_up_as_failed() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     claiming(&mut b, vec![message(1, 3)]);
     b.mailer
         .expect_send()
@@ -188,7 +188,7 @@ async fn a_message_out_of_attempts_is_given_up_as_failed() {
 
 #[tokio::test]
 async fn a_message_older_than_the_max_age_is_given_up_as_failed() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     b.clock = fixed_clock(3700);
     b.mailer.expect_max_send_time().return_const(MAX_SEND);
     b.outbox.expect_any_due().returning(|_| Ok(true));
@@ -216,7 +216,7 @@ async fn a_message_older_than_the_max_age_is_given_up_as_failed() {
 
 #[tokio::test]
 async fn one_failing_message_does_not_stop_the_others() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     claiming(&mut b, vec![message(1, 1), message(2, 1)]);
     b.mailer.expect_send().returning(|id, _| {
         if id.as_uuid().as_u128() == 1 {
@@ -242,7 +242,7 @@ async fn one_failing_message_does_not_stop_the_others() {
 
 #[tokio::test]
 async fn an_outage_while_looking_for_work_or_claiming_is_reported() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     b.outbox.expect_any_due().returning(|_| Err(unavailable()));
     let result = DeliverOutbox::new(&b.build(), policy()).run_once().await;
     assert!(matches!(
@@ -250,7 +250,7 @@ async fn an_outage_while_looking_for_work_or_claiming_is_reported() {
         Err(beckon_ports::StoreError::Unavailable(_))
     ));
 
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     b.mailer.expect_max_send_time().return_const(MAX_SEND);
     b.outbox.expect_any_due().returning(|_| Ok(true));
     b.outbox
@@ -266,7 +266,7 @@ async fn an_outage_while_looking_for_work_or_claiming_is_reported() {
 
 #[tokio::test]
 async fn an_outage_while_settling_is_reported_and_the_lease_brings_the_batch_back() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     claiming(&mut b, vec![message(1, 1), message(2, 1)]);
     b.mailer.expect_send().times(2).returning(|_, _| Ok(()));
     b.outbox
@@ -282,7 +282,7 @@ async fn an_outage_while_settling_is_reported_and_the_lease_brings_the_batch_bac
 
 #[tokio::test]
 async fn messages_whose_lease_ran_out_before_settling_are_counted_not_hidden() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     claiming(&mut b, vec![message(1, 1), message(2, 1), message(3, 1)]);
     b.mailer.expect_send().times(3).returning(|_, _| Ok(()));
     // Another claim took one of them over: the fenced settle changed two.
@@ -318,7 +318,7 @@ impl Mailer for Slow {
 #[tokio::test]
 async fn a_batch_is_sent_concurrently_up_to_the_limit() {
     let peak = Arc::new(AtomicUsize::new(0));
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     claiming(&mut b, (0..10).map(|n| message(n, 1)).collect());
     settling(&mut b, |seen| assert_eq!(seen.len(), 10));
     let mut ports = b.build();

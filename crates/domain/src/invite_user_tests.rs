@@ -23,13 +23,13 @@ fn policy() -> InvitePolicy {
     }
 }
 
-fn allow_audit(b: &mut PortsBuilder) {
+fn allow_audit(b: &mut MockPorts) {
     b.audit.expect_record().returning(|_| Ok(()));
 }
 
 #[tokio::test]
 async fn inviting_creates_an_invited_user_with_its_first_send_in_one_write() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     b.clock = fixed_clock(5);
     b.users
         .expect_insert_invited()
@@ -57,7 +57,7 @@ async fn inviting_creates_an_invited_user_with_its_first_send_in_one_write() {
 
 #[tokio::test]
 async fn an_email_already_in_the_tenant_is_a_conflict() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     b.users
         .expect_insert_invited()
         .returning(|_| Err(StoreError::EmailTaken));
@@ -71,7 +71,7 @@ async fn an_email_already_in_the_tenant_is_a_conflict() {
 
 #[tokio::test]
 async fn a_denied_caller_cannot_invite_and_nothing_is_written() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     b.authorizer = deny_with(&["viewers only read"]);
     b.users.expect_insert_invited().never();
     allow_audit(&mut b);
@@ -94,7 +94,7 @@ fn stored(t: TenantId, k: &IdempotencyKey, fp: String, user: &User) -> Idempoten
 
 #[tokio::test]
 async fn a_repeat_with_the_same_key_and_body_replays_the_first_user() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     let first = invited_user(tenant_a(), 7, 0);
     let fp = fingerprint(&cmd("ada@example.com", Some("k")));
     let f = first.clone();
@@ -114,7 +114,7 @@ async fn a_repeat_with_the_same_key_and_body_replays_the_first_user() {
 
 #[tokio::test]
 async fn the_same_key_with_another_body_is_refused_as_reused() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     let fp = fingerprint(&cmd("grace@example.com", Some("k")));
     let f = invited_user(tenant_a(), 7, 0);
     b.idempotency
@@ -131,7 +131,7 @@ async fn the_same_key_with_another_body_is_refused_as_reused() {
 
 #[tokio::test]
 async fn a_concurrent_twin_that_won_the_email_is_replayed_not_a_conflict() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     let twin = invited_user(tenant_a(), 7, 0);
     let fp = fingerprint(&cmd("ada@example.com", Some("k")));
     let mut seq = mockall::Sequence::new();
@@ -172,7 +172,7 @@ async fn the_body_fingerprint_distinguishes_email_and_name() {
 
 #[tokio::test]
 async fn a_store_outage_is_unavailable() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     b.users
         .expect_insert_invited()
         .returning(|_| Err(unavailable()));

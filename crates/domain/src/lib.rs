@@ -1,5 +1,41 @@
 //! Beckon's use cases. Every business rule of the invitation lifecycle lives
 //! here and only here; the outside world is reached through `beckon-ports`.
+//!
+//! An embedder builds [`Ports`] from a store and the ports Beckon cannot
+//! pick for them ([`Ports::builder`]), [`Beckon`] from the ports (every use
+//! case, admin ones included), and calls the use cases:
+//!
+//! ```
+//! # use std::sync::Arc;
+//! # use beckon_ports::{Clock, Random, Storage};
+//! # async fn run(
+//! #     store: impl Storage,
+//! #     clock: Arc<dyn Clock>,
+//! #     random: Arc<dyn Random>,
+//! #     authorizer: Arc<dyn beckon_ports::Authorizer>,
+//! # ) -> Result<(), Box<dyn std::error::Error>> {
+//! use beckon_domain::{Beckon, DeliveryPolicy, InvitePolicy, Ports, ResendCommand};
+//! use beckon_ports::{RequestId, Role, TenantName, UserId};
+//!
+//! let ports = Ports::builder(store, clock, random).authorizer(authorizer).build();
+//! let beckon = Beckon::new(&ports, InvitePolicy::default(), DeliveryPolicy::default());
+//!
+//! let tenant = beckon.create_tenant.execute(TenantName::parse("Acme")?).await?;
+//! let key = beckon.create_api_key.execute(tenant.id, Role::parse("admin")?, None).await?;
+//! let principal = beckon.authenticate.execute(&key.secret).await?;
+//! let resent = beckon.resend_invite.execute(&ResendCommand {
+//!     principal,
+//!     user_id: UserId::from_uuid(uuid::Uuid::from_u128(7)),
+//!     idempotency_key: None,
+//!     request_id: RequestId::parse("req-1")?,
+//! }).await;
+//! # let _ = resent;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! With the `test-support` feature, [`test_support`] offers ports made of
+//! mocks and fixtures, for unit-testing rules the way this crate does.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod accept_invite;
@@ -11,14 +47,15 @@ mod idempotency;
 pub mod invite_user;
 pub mod list_users;
 pub mod policy;
+mod ports_builder;
 mod rate_limit;
 pub mod read_user;
 pub mod resend_invite;
 mod send;
 pub mod view_invite;
 
-#[cfg(test)]
-mod test_support;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;
 
 use std::sync::Arc;
 
@@ -30,6 +67,7 @@ pub use error::retry_after_seconds;
 pub use invite_user::{InviteCommand, InviteOutcome, InviteUser, InviteUserError};
 pub use list_users::{ListCommand, ListUsers, ListUsersError, UserPage};
 pub use policy::{DeliveryPolicy, InvitePolicy};
+pub use ports_builder::{DenyAll, NO_AUTHORIZER, PortsBuilder, QueueOnly};
 pub use read_user::{ReadUser, ReadUserError};
 pub use resend_invite::{ResendCommand, ResendInvite, ResendInviteError, ResendOutcome};
 pub use view_invite::{InviteView, ViewInvite, ViewInviteError};
@@ -39,7 +77,9 @@ use beckon_ports::{
     TenantRepo, UserRepo,
 };
 
-/// Every port the use cases need, wired once by the embedding program.
+/// Every port the use cases need, wired once by the embedding program:
+/// most easily with [`Ports::builder`], field by field when the storage
+/// ports come from different places.
 #[derive(Clone)]
 pub struct Ports {
     /// Tenants.
@@ -67,7 +107,8 @@ pub struct Ports {
 }
 
 /// All use cases, built from one set of ports: what an HTTP layer or an
-/// embedding service holds.
+/// embedding service holds. Every use case is here, the operator's
+/// (tenants and API keys) included.
 #[derive(Clone)]
 pub struct Beckon {
     /// Bearer key → principal.
@@ -88,6 +129,12 @@ pub struct Beckon {
     pub deliver_outbox: Arc<DeliverOutbox>,
     /// Store liveness (`/readyz`).
     pub health: Arc<dyn Health>,
+    /// `beckon tenant create`.
+    pub create_tenant: Arc<CreateTenant>,
+    /// `beckon api-key create`.
+    pub create_api_key: Arc<CreateApiKey>,
+    /// `beckon api-key revoke`.
+    pub revoke_api_key: Arc<RevokeApiKey>,
 }
 
 impl Beckon {
@@ -113,6 +160,21 @@ impl Beckon {
             )),
             deliver_outbox: Arc::new(DeliverOutbox::new(ports, delivery)),
             health: ports.health.clone(),
+            create_tenant: Arc::new(CreateTenant::new(
+                ports.tenants.clone(),
+                ports.clock.clone(),
+                ports.random.clone(),
+            )),
+            create_api_key: Arc::new(CreateApiKey::new(
+                ports.tenants.clone(),
+                ports.api_keys.clone(),
+                ports.clock.clone(),
+                ports.random.clone(),
+            )),
+            revoke_api_key: Arc::new(RevokeApiKey::new(
+                ports.api_keys.clone(),
+                ports.clock.clone(),
+            )),
         }
     }
 }

@@ -23,7 +23,7 @@ fn cmd(user: UserId, key: Option<&str>) -> ResendCommand {
 }
 
 /// Users: `get` answers `user` for its id; sends: one at t=0.
-fn with_user(b: &mut PortsBuilder, user: Option<User>) {
+fn with_user(b: &mut MockPorts, user: Option<User>) {
     b.users
         .expect_get()
         .returning(move |t, id| Ok(user.clone().filter(|u| u.id == id && u.tenant_id == t)));
@@ -33,7 +33,7 @@ fn with_user(b: &mut PortsBuilder, user: Option<User>) {
 }
 
 /// Records every audit outcome.
-fn audited(b: &mut PortsBuilder) -> Arc<Mutex<Vec<AuditOutcome>>> {
+fn audited(b: &mut MockPorts) -> Arc<Mutex<Vec<AuditOutcome>>> {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
     b.audit.expect_record().returning(move |e| {
@@ -43,13 +43,13 @@ fn audited(b: &mut PortsBuilder) -> Arc<Mutex<Vec<AuditOutcome>>> {
     seen
 }
 
-fn no_key_records(b: &mut PortsBuilder) {
+fn no_key_records(b: &mut MockPorts) {
     b.idempotency.expect_find().never();
 }
 
 #[tokio::test]
 async fn resend_issues_a_new_token_and_queues_one_email_decided_on_the_loaded_version() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     b.clock = fixed_clock(120);
     let user = invited_user(tenant_a(), 1, 3);
     with_user(&mut b, Some(user.clone()));
@@ -81,7 +81,7 @@ async fn resend_issues_a_new_token_and_queues_one_email_decided_on_the_loaded_ve
 
 #[tokio::test]
 async fn resend_returns_429_inside_the_cooldown_and_changes_nothing() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     b.clock = fixed_clock(15);
     with_user(&mut b, Some(invited_user(tenant_a(), 1, 0)));
     let audit = audited(&mut b);
@@ -98,7 +98,7 @@ async fn resend_returns_429_inside_the_cooldown_and_changes_nothing() {
 
 #[tokio::test]
 async fn resend_returns_429_over_the_daily_cap() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     b.clock = fixed_clock(7200);
     b.users
         .expect_get()
@@ -120,7 +120,7 @@ async fn resend_returns_429_over_the_daily_cap() {
 
 #[tokio::test]
 async fn an_expired_invite_can_be_resent() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     b.clock = fixed_clock(10_000); // the token expired at t=3600
     with_user(&mut b, Some(invited_user(tenant_a(), 1, 0)));
     b.users
@@ -136,7 +136,7 @@ async fn an_expired_invite_can_be_resent() {
 
 #[tokio::test]
 async fn resend_to_a_missing_user_is_not_found_and_audited() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     with_user(&mut b, None);
     let audit = audited(&mut b);
     let resend = ResendInvite::new(&b.build(), policy(60, 5));
@@ -149,7 +149,7 @@ async fn resend_to_a_missing_user_is_not_found_and_audited() {
 
 #[tokio::test]
 async fn a_user_of_another_tenant_is_not_found() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     with_user(&mut b, Some(invited_user(tenant_b(), 1, 0)));
     audited(&mut b);
     let resend = ResendInvite::new(&b.build(), policy(60, 5));
@@ -161,7 +161,7 @@ async fn a_user_of_another_tenant_is_not_found() {
 
 #[tokio::test]
 async fn resend_to_a_verified_user_is_a_conflict() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     with_user(&mut b, Some(active_user(tenant_a(), 1, 2)));
     let audit = audited(&mut b);
     let resend = ResendInvite::new(&b.build(), policy(60, 5));
@@ -175,7 +175,7 @@ async fn resend_to_a_verified_user_is_a_conflict() {
 #[tokio::test]
 async fn a_denied_caller_gets_403_with_notices_whether_or_not_the_user_exists() {
     for user in [Some(invited_user(tenant_a(), 1, 0)), None] {
-        let mut b = PortsBuilder::new();
+        let mut b = MockPorts::new();
         b.authorizer = deny_with(&["viewers only read"]);
         let exists = user.is_some();
         b.users.expect_get().returning(move |_, _| Ok(user.clone()));
@@ -205,7 +205,7 @@ async fn the_policy_sees_the_users_status_or_none_when_it_is_missing() {
         ),
         (None, None),
     ] {
-        let mut b = PortsBuilder::new();
+        let mut b = MockPorts::new();
         let mut authz = beckon_ports::authz::MockAuthorizer::new();
         authz
             .expect_authorize()
@@ -233,7 +233,7 @@ async fn the_policy_sees_the_users_status_or_none_when_it_is_missing() {
 
 #[tokio::test]
 async fn losing_the_version_race_inside_the_cooldown_answers_429() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     b.clock = fixed_clock(120);
     let mut seq = mockall::Sequence::new();
     b.users
@@ -279,7 +279,7 @@ async fn losing_the_version_race_inside_the_cooldown_answers_429() {
 
 #[tokio::test]
 async fn losing_the_race_without_a_cooldown_re_decides_on_the_new_version_and_sends() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     let version = Arc::new(Mutex::new(0));
     let v = version.clone();
     b.users.expect_get().times(2).returning(move |_, _| {
@@ -311,7 +311,7 @@ async fn losing_the_race_without_a_cooldown_re_decides_on_the_new_version_and_se
 
 #[tokio::test]
 async fn a_repeat_under_the_same_key_replays_and_sends_nothing() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     b.clock = fixed_clock(30); // inside the cooldown: a fresh request would be 429
     with_user(&mut b, Some(invited_user(tenant_a(), 1, 1)));
     b.idempotency
@@ -332,7 +332,7 @@ async fn a_repeat_under_the_same_key_replays_and_sends_nothing() {
 
 #[tokio::test]
 async fn a_key_used_for_another_user_is_refused_as_reused() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     with_user(&mut b, Some(invited_user(tenant_a(), 1, 1)));
     b.idempotency
         .expect_find()
@@ -349,7 +349,7 @@ async fn a_key_used_for_another_user_is_refused_as_reused() {
 
 #[tokio::test]
 async fn a_new_key_is_recorded_with_the_rotation() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     b.clock = fixed_clock(120);
     with_user(&mut b, Some(invited_user(tenant_a(), 1, 1)));
     b.idempotency.expect_find().returning(|_, _, _| Ok(None));
@@ -374,7 +374,7 @@ async fn a_new_key_is_recorded_with_the_rotation() {
 
 #[tokio::test]
 async fn a_concurrent_twin_that_took_the_key_first_is_replayed() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     b.clock = fixed_clock(120);
     with_user(&mut b, Some(invited_user(tenant_a(), 1, 1)));
     let mut seq = mockall::Sequence::new();
@@ -402,7 +402,7 @@ async fn a_concurrent_twin_that_took_the_key_first_is_replayed() {
 
 #[tokio::test]
 async fn a_store_outage_is_unavailable() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     b.users.expect_get().returning(|_, _| Err(unavailable()));
     let resend = ResendInvite::new(&b.build(), policy(60, 5));
     assert!(matches!(
@@ -413,7 +413,7 @@ async fn a_store_outage_is_unavailable() {
 
 #[tokio::test]
 async fn an_outage_during_the_write_is_unavailable() {
-    let mut b = PortsBuilder::new();
+    let mut b = MockPorts::new();
     b.clock = fixed_clock(120);
     with_user(&mut b, Some(invited_user(tenant_a(), 1, 1)));
     b.users

@@ -3,8 +3,27 @@
 //! time, randomness). This crate performs no I/O: the system clock and the
 //! operating system's random source are implemented by the program that
 //! wires the ports (the `beckon` binary's `system` module). With the `mocks`
-//! feature it also offers test support: mockall mocks of every port and
-//! [`ManualClock`].
+//! feature it also offers test support: mockall mocks of every port
+//! (`MockUserRepo`, `MockAuthorizer`, …, re-exported here at the root),
+//! [`ManualClock`], and `mockall` itself (`beckon_ports::mockall`), so that
+//! a test can use its predicates and sequences without depending on it.
+//!
+//! Values are parsed once, at the edge, and cannot be invalid afterwards:
+//!
+//! ```
+//! use beckon_ports::{Email, Role, TenantName};
+//!
+//! let email = Email::parse("Ada@Example.com")?;
+//! let role = Role::parse("admin")?;
+//! let tenant = TenantName::parse("Acme")?;
+//! assert_eq!((role.as_str(), tenant.as_str()), ("admin", "Acme"));
+//! assert!(Email::parse("not an address").is_err());
+//! # let _ = email;
+//! # Ok::<(), beckon_ports::ValueError>(())
+//! ```
+//!
+//! A store implementing every storage port is a [`Storage`], which is what
+//! `beckon_domain::Ports::builder` takes.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod authz;
@@ -31,6 +50,26 @@ pub use model::{
     Principal, Rotation, Settlement, Tenant, User, UserStatus, WriteOutcome,
 };
 pub use secrets::{InviteToken, NewApiKey, PresentedApiKey, SecretHash};
-pub use store::{ApiKeyRepo, AuditLog, Health, IdempotencyStore, OutboxRepo, TenantRepo, UserRepo};
+pub use store::{
+    ApiKeyRepo, AuditLog, Health, IdempotencyStore, OutboxRepo, Storage, TenantRepo, UserRepo,
+};
 pub use time::{Clock, Random};
 pub use values::{Email, IdempotencyKey, RequestId, Role, TenantName, UserName, ValueError};
+
+// Test support (feature `mocks`): the mocks of every port, at the root.
+#[cfg(any(test, feature = "mocks"))]
+pub use authz::MockAuthorizer;
+#[cfg(any(test, feature = "mocks"))]
+pub use mail::MockMailer;
+/// `mockall`, re-exported so that tests can use its predicates
+/// (`beckon_ports::mockall::predicate::eq`) and sequences without adding
+/// it to their own dependencies (feature `mocks`).
+#[cfg(any(test, feature = "mocks"))]
+pub use mockall;
+#[cfg(any(test, feature = "mocks"))]
+pub use store::{
+    MockApiKeyRepo, MockAuditLog, MockHealth, MockIdempotencyStore, MockOutboxRepo, MockTenantRepo,
+    MockUserRepo,
+};
+#[cfg(any(test, feature = "mocks"))]
+pub use time::{MockClock, MockRandom};

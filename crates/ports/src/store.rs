@@ -172,3 +172,37 @@ pub trait Health: Send + Sync {
     /// MUST return `Unavailable` promptly when the database cannot be reached.
     async fn ping(&self) -> Result<(), StoreError>;
 }
+
+/// Every storage port at once: what a store must implement to be wired
+/// into Beckon whole (`beckon_domain::Ports::builder` takes one). Implemented
+/// automatically for every type that implements them all; Beckon's own
+/// stores (`beckon-store-diesel`'s `Store`, `beckon-store-memory`'s
+/// `MemoryStore`) are `Storage`, and so is an embedder's adapter once it
+/// implements the seven traits.
+pub trait Storage:
+    TenantRepo
+    + ApiKeyRepo
+    + UserRepo
+    + IdempotencyStore
+    + AuditLog
+    + OutboxRepo
+    + Health
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<T> Storage for T where
+    T: TenantRepo
+        + ApiKeyRepo
+        + UserRepo
+        + IdempotencyStore
+        + AuditLog
+        + OutboxRepo
+        + Health
+        + Send
+        + Sync
+        + 'static
+{
+}

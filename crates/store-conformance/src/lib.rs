@@ -44,44 +44,18 @@ use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 
-use beckon_ports::{
-    ApiKeyRepo, AuditLog, Health, IdempotencyStore, OutboxRepo, StoreError, TenantRepo, UserRepo,
-};
+use beckon_ports::StoreError;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
-/// Every storage port at once: what a store must implement to be wired in
-/// (and to be checked here). Implemented for every type that implements
-/// them all.
-pub trait Storage:
-    TenantRepo
-    + ApiKeyRepo
-    + UserRepo
-    + IdempotencyStore
-    + AuditLog
-    + OutboxRepo
-    + Health
-    + Clone
-    + Send
-    + Sync
-    + 'static
-{
-}
+/// A store the suite can check: every storage port at once
+/// ([`beckon_ports::Storage`], what `beckon_domain::Ports::builder` takes),
+/// and `Clone` with every clone sharing the same data (the concurrency
+/// contracts call one store from several futures). Implemented for every
+/// type that is both.
+pub trait Storage: beckon_ports::Storage + Clone {}
 
-impl<T> Storage for T where
-    T: TenantRepo
-        + ApiKeyRepo
-        + UserRepo
-        + IdempotencyStore
-        + AuditLog
-        + OutboxRepo
-        + Health
-        + Clone
-        + Send
-        + Sync
-        + 'static
-{
-}
+impl<T> Storage for T where T: beckon_ports::Storage + Clone {}
 
 /// One promise of one port, checked on a fresh store.
 pub struct Contract<S> {
