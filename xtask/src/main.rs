@@ -13,9 +13,11 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  bench      resends per second against a release build, with wrk as the
-             load generator (options: --postgres, --users N,
-             --connections N, --duration 10s)
+  bench      measure a release build on this machine: resends (wrk, oha)
+             beside the database floors (pgbench, an in-process SQLite
+             loop), a 1M-user data set, delivery beside smtp-source; print
+             one table and write it to docs/benchmarks.md (options: --quick,
+             --only postgres|sqlite|large|delivery|micro, --duration SECS)
   ladder     check the dependency ladder (manifests, and framework names in
              the source of beckon-ports and beckon-domain)
   smtp-venv  create .venv-smtp/ with the pinned aiosmtpd the SMTP tests run
