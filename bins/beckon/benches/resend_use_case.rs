@@ -7,51 +7,27 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use beckon::system::{OsRandom, SystemClock};
 use beckon_authz_cedar::CedarAuthorizer;
 use beckon_domain::{
     CreateTenant, InviteCommand, InvitePolicy, InviteUser, Ports, ResendCommand, ResendInvite,
 };
-use beckon_ports::{
-    ApiKeyId, Email, InviteEmail, MailError, Mailer, OutboxId, Principal, RequestId, Role,
-    TenantName, UserId,
-};
+use beckon_ports::{ApiKeyId, Email, Principal, RequestId, Role, TenantName, UserId};
 use beckon_store_memory::MemoryStore;
 use criterion::{Criterion, criterion_group, criterion_main};
-
-/// The use case never sends (the worker does): a mailer that is never called.
-struct Unused;
-
-#[async_trait]
-impl Mailer for Unused {
-    async fn send(&self, _: OutboxId, _: &InviteEmail) -> Result<(), MailError> {
-        Ok(())
-    }
-
-    fn max_send_time(&self) -> Duration {
-        Duration::from_secs(1)
-    }
-}
 
 fn resend(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let store = Arc::new(MemoryStore::new());
-    let ports = Ports {
-        tenants: store.clone(),
-        api_keys: store.clone(),
-        users: store.clone(),
-        idempotency: store.clone(),
-        audit: store.clone(),
-        outbox: store.clone(),
-        health: store,
-        authorizer: Arc::new(CedarAuthorizer::load(None).unwrap()),
-        mailer: Arc::new(Unused),
-        clock: Arc::new(SystemClock),
-        random: Arc::new(OsRandom),
-    };
+    // The default mailer only queues: the use case never sends.
+    let ports = Ports::builder(
+        MemoryStore::new(),
+        Arc::new(SystemClock),
+        Arc::new(OsRandom),
+    )
+    .authorizer(Arc::new(CedarAuthorizer::load(None).unwrap()))
+    .build();
     let policy = InvitePolicy {
         cooldown: Duration::ZERO,
         daily_limit: 0,
