@@ -40,7 +40,8 @@ pub trait ApiKeyRepo: Send + Sync {
     /// MUST return `Ok(None)` when there is none.
     async fn find(&self, id: ApiKeyId) -> Result<Option<ApiKeyRecord>, StoreError>;
 
-    /// Marks the key revoked at `at` (keeping an earlier revocation time).
+    /// Marks the key revoked at `at`; a key already revoked keeps its first
+    /// revocation time (revoking twice is harmless).
     /// MUST return `Ok(false)` when there is no such key.
     async fn revoke(&self, id: ApiKeyId, at: DateTime<Utc>) -> Result<bool, StoreError>;
 }

@@ -67,7 +67,7 @@ pub async fn find_key(c: &impl Conn, id: ApiKeyId) -> Result<Option<ApiKeyRecord
         .transpose()
 }
 
-/// Write body: marks the key revoked, keeping an earlier revocation time
+/// Write body: marks the key revoked, keeping the first revocation time
 /// (revoking twice is harmless); `false` when there is no such key.
 pub async fn revoke_key(c: &impl Conn, id: ApiKeyId, at: DateTime<Utc>) -> Result<bool, TxError> {
     let key = api_keys::table.filter(api_keys::id.eq(DbUuid::from(id)));
