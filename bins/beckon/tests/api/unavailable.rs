@@ -1,11 +1,13 @@
 //! 503 `unavailable`: when the database cannot take the write, nothing is
 //! changed. Provoked on SQLite by holding its write lock from another
-//! process (the `sqlite3` shell) past the store's busy timeout, so this test
-//! runs on SQLite only; `tests/outage.rs` is its PostgreSQL counterpart.
+//! connection (as another process would) past the store's busy timeout, so
+//! this test runs on SQLite only; `tests/outage.rs` is its PostgreSQL
+//! counterpart.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, SqliteConnection};
 
 use serde_json::json;
 
@@ -18,26 +20,13 @@ async fn resend_and_invite_answer_503_and_change_nothing_while_the_database_is_l
         eprintln!("skipped: not a SQLite database");
         return;
     };
-    if Command::new("sqlite3").arg("-version").output().is_err() {
-        eprintln!("skipped: the sqlite3 shell is not installed");
-        return;
-    }
     let c = app.admin("Acme").await;
     let id = app.invite_id(&c, "ada@example.com").await;
     app.wait_for_emails_to("ada@example.com", 1).await;
 
-    // Take the write lock and keep it: the shell waits for more input.
-    let mut shell = Command::new("sqlite3")
-        .arg(&db)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("sqlite3 starts");
-    let mut stdin = shell.stdin.take().expect("stdin");
-    stdin.write_all(b"BEGIN IMMEDIATE;\nSELECT 1;\n").unwrap();
-    stdin.flush().unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Take the write lock and keep it: the statement returns once it holds.
+    let mut holder = SqliteConnection::establish(db.to_str().unwrap()).unwrap();
+    holder.batch_execute("BEGIN IMMEDIATE").unwrap();
 
     let body = json!({ "email": "bob@example.com" });
     let (resend, invite) = tokio::join!(app.resend(&c, &id), app.post_user(&c, &body));
@@ -48,9 +37,8 @@ async fn resend_and_invite_answer_503_and_change_nothing_while_the_database_is_l
         "no internals: {resend}"
     );
 
-    drop(stdin);
-    let _ = shell.kill();
-    let _ = shell.wait();
+    holder.batch_execute("ROLLBACK").unwrap();
+    drop(holder);
 
     let user = app.user(&c, &id).await;
     assert_eq!(user["invite"]["sends"], 1);
