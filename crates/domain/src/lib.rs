@@ -70,6 +70,7 @@ pub use policy::{DeliveryPolicy, InvitePolicy};
 pub use ports_builder::{DenyAll, NO_AUTHORIZER, PortsBuilder, QueueOnly};
 pub use read_user::{ReadUser, ReadUserError};
 pub use resend_invite::{ResendCommand, ResendInvite, ResendInviteError, ResendOutcome};
+pub use send::SendPorts;
 pub use view_invite::{InviteView, ViewInvite, ViewInviteError};
 
 use beckon_ports::{

@@ -10,7 +10,6 @@ use beckon_ports::{
 };
 use chrono::{DateTime, Utc};
 
-use crate::Ports;
 use crate::error::from_store_error;
 use crate::idempotency::{self, Lookup};
 use crate::policy::InvitePolicy;
@@ -85,9 +84,9 @@ pub struct ResendInvite {
 
 impl ResendInvite {
     /// Builds the use case from the ports it needs.
-    pub fn new(ports: &Ports, policy: InvitePolicy) -> Self {
+    pub fn new(ports: impl Into<SendPorts>, policy: InvitePolicy) -> Self {
         Self {
-            p: SendPorts::new(ports),
+            p: ports.into(),
             policy,
         }
     }

@@ -12,18 +12,29 @@ use crate::Ports;
 use crate::error::delta;
 use crate::policy::InvitePolicy;
 
-/// The ports every use case that sends an invite works with.
-pub(crate) struct SendPorts {
+/// The six ports the use cases that send an invite (`InviteUser`,
+/// `ResendInvite`) work with, and no others: they write through
+/// `UserRepo` (the outbox row is part of that write), so they need neither
+/// the outbox nor a mailer. Built from the whole `Ports` with `From`, so
+/// `ResendInvite::new(&ports, …)` works as well as naming the six.
+#[derive(Clone)]
+pub struct SendPorts {
+    /// Users, invites and the writes that queue an email.
     pub users: Arc<dyn UserRepo>,
+    /// Earlier answers to replay.
     pub idempotency: Arc<dyn IdempotencyStore>,
+    /// Refusals' audit lines (a success writes its line with the change).
     pub audit: Arc<dyn AuditLog>,
+    /// The policies.
     pub authorizer: Arc<dyn Authorizer>,
+    /// Now.
     pub clock: Arc<dyn Clock>,
+    /// Tokens and ids.
     pub random: Arc<dyn Random>,
 }
 
-impl SendPorts {
-    pub fn new(ports: &Ports) -> Self {
+impl From<&Ports> for SendPorts {
+    fn from(ports: &Ports) -> Self {
         Self {
             users: ports.users.clone(),
             idempotency: ports.idempotency.clone(),
