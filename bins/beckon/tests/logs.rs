@@ -94,7 +94,9 @@ async fn serve_logs_at_debug_contain_no_address_token_or_key() {
             .map(|d| d.flatten().map(|e| e.path()).collect())
             .unwrap_or_default();
         if files.len() >= 2 {
-            files.sort_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap());
+            // Named by outbox id, a UUIDv7: the latest send sorts last. (Not
+            // by mtime: the worker writes a batch's files concurrently.)
+            files.sort();
             let text = std::fs::read_to_string(files.last().unwrap()).unwrap();
             let at = text.find("token=").unwrap() + "token=".len();
             break text[at..]
