@@ -53,8 +53,8 @@ impl Default for DeliveryPolicy {
             base_backoff: Duration::from_secs(5),
             max_backoff: Duration::from_secs(3600),
             lease_margin: Duration::from_secs(30),
-            batch: 32,
-            concurrency: 16,
+            batch: 64,
+            concurrency: 32,
         }
     }
 }

@@ -16,6 +16,10 @@ use crate::transport::{SmtpSecurity, SmtpTarget};
 /// the message: authentication failures (RFC 4954). Retrying helps once the
 /// operator fixes the credentials, so they must not drop the invite.
 const CONFIGURATION_CODES: [&str; 4] = ["530", "534", "535", "538"];
+/// The most connections kept open to the SMTP server: as many as the
+/// delivery worker sends at once (`DeliveryPolicy::concurrency`), so that
+/// no send waits for a connection. lettre's default is 10.
+const SMTP_CONNECTIONS: u32 = 32;
 /// The longest reason kept from a server reply.
 const MAX_REASON: usize = 300;
 
@@ -51,7 +55,7 @@ impl SmtpSink {
                 .port(target.port)
                 .tls(tls)
                 .timeout(Some(target.timeout))
-                .pool_config(PoolConfig::new());
+                .pool_config(PoolConfig::new().max_size(SMTP_CONNECTIONS));
         if let Some((user, pass)) = &target.credentials {
             builder = builder.credentials(Credentials::new(user.clone(), pass.clone()));
         }
