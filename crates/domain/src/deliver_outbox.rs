@@ -34,6 +34,32 @@ pub struct DeliveryReport {
     pub lost_lease: usize,
 }
 
+/// The four ports delivery works with: the outbox, the mailer, the clock
+/// and randomness (backoff jitter). Built from the whole `Ports` with
+/// `From`, so `DeliverOutbox::new(&ports, …)` works as well.
+#[derive(Clone)]
+pub struct DeliveryPorts {
+    /// The queued messages.
+    pub outbox: Arc<dyn OutboxRepo>,
+    /// Where they go.
+    pub mailer: Arc<dyn Mailer>,
+    /// Now.
+    pub clock: Arc<dyn Clock>,
+    /// Jitter for retries.
+    pub random: Arc<dyn Random>,
+}
+
+impl From<&Ports> for DeliveryPorts {
+    fn from(ports: &Ports) -> Self {
+        Self {
+            outbox: ports.outbox.clone(),
+            mailer: ports.mailer.clone(),
+            clock: ports.clock.clone(),
+            random: ports.random.clone(),
+        }
+    }
+}
+
 /// The worker's step.
 pub struct DeliverOutbox {
     outbox: Arc<dyn OutboxRepo>,
@@ -45,12 +71,13 @@ pub struct DeliverOutbox {
 
 impl DeliverOutbox {
     /// Builds the use case from the ports it needs.
-    pub fn new(ports: &Ports, policy: DeliveryPolicy) -> Self {
+    pub fn new(ports: impl Into<DeliveryPorts>, policy: DeliveryPolicy) -> Self {
+        let ports = ports.into();
         Self {
-            outbox: ports.outbox.clone(),
-            mailer: ports.mailer.clone(),
-            clock: ports.clock.clone(),
-            random: ports.random.clone(),
+            outbox: ports.outbox,
+            mailer: ports.mailer,
+            clock: ports.clock,
+            random: ports.random,
             policy,
         }
     }

@@ -62,7 +62,7 @@ use std::sync::Arc;
 pub use accept_invite::{AcceptInvite, AcceptInviteError, Accepted};
 pub use admin::{AdminError, CreateApiKey, CreateTenant, CreatedApiKey, RevokeApiKey};
 pub use authenticate::{AuthError, Authenticate, TenantMismatch, scope_to_tenant};
-pub use deliver_outbox::{DeliverOutbox, DeliveryReport};
+pub use deliver_outbox::{DeliverOutbox, DeliveryPorts, DeliveryReport};
 pub use error::retry_after_seconds;
 pub use invite_user::{InviteCommand, InviteOutcome, InviteUser, InviteUserError};
 pub use list_users::{ListCommand, ListUsers, ListUsersError, UserPage};
