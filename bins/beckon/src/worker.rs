@@ -19,7 +19,9 @@ use beckon_ports::StoreError;
 /// wait for a retry: the longest a new message waits to be picked up.
 const IDLE: Duration = Duration::from_millis(250);
 /// How long it waits after a step failed (the store is most likely
-/// unreachable): longer, so that an outage is not hammered.
+/// unreachable) or found the mail server unreachable: longer, so that an
+/// outage is not hammered. It is also how often a mail server that is down
+/// is probed, so the backlog starts to drain within this of its return.
 const AFTER_ERROR: Duration = Duration::from_secs(1);
 
 /// Delivers queued email until `stop` completes.
@@ -28,7 +30,7 @@ const AFTER_ERROR: Duration = Duration::from_secs(1);
 /// claimed messages and had neither retries nor failures the next round
 /// starts at once (there may be more due); after an idle round, or one with
 /// retries or failures, the loop pauses 250 ms; after an error (logged as a
-/// warning) it pauses 1 s. `stop` is watched before every round and during
+/// warning), or while the mail server is unreachable, it pauses 1 s. `stop` is watched before every round and during
 /// every pause, so the loop ends promptly once it completes — but a round
 /// that has begun finishes first: the messages it claimed are sent and
 /// settled rather than left leased.
@@ -80,6 +82,7 @@ async fn wait(pause: Duration) {
 /// How long to wait after a round that ended with `step`.
 fn pause_after(step: Result<DeliveryReport, StoreError>) -> Duration {
     match step {
+        Ok(report) if report.mailer_unreachable => AFTER_ERROR,
         Ok(report) if report.claimed > 0 && report.retried == 0 && report.failed == 0 => {
             Duration::ZERO
         }
@@ -138,7 +141,7 @@ mod tests {
             sent,
             retried,
             failed,
-            lost_lease: 0,
+            ..DeliveryReport::default()
         }
     }
 
@@ -148,6 +151,11 @@ mod tests {
         assert_eq!(pause_after(Ok(report(0, 0, 0, 0))), IDLE);
         assert_eq!(pause_after(Ok(report(3, 2, 1, 0))), IDLE);
         assert_eq!(pause_after(Ok(report(3, 2, 0, 1))), IDLE);
+        let unreachable = DeliveryReport {
+            mailer_unreachable: true,
+            ..DeliveryReport::default()
+        };
+        assert_eq!(pause_after(Ok(unreachable)), AFTER_ERROR);
         let outage = StoreError::Unavailable(anyhow::anyhow!("connection refused"));
         assert_eq!(pause_after(Err(outage)), AFTER_ERROR);
     }

@@ -3,8 +3,15 @@
 //! jitter, give up into `failed` after a bounded number of attempts or age.
 //! One claim and one settle per batch: two write transactions for up to
 //! `batch` messages, none while nothing is due.
+//!
+//! While the mail server is unreachable the worker claims nothing: it
+//! probes the server instead, and claims again once it answers. An outage
+//! therefore costs a message at most the one attempt that found the server
+//! gone, its backoff stays short, and the backlog goes out as soon as the
+//! server is back rather than when each message's growing backoff ends.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use beckon_ports::{
@@ -32,6 +39,10 @@ pub struct DeliveryReport {
     /// Handled, but not settled: the lease ran out first and another claim
     /// took the message over (its outcome is that claim's to record).
     pub lost_lease: usize,
+    /// The mail server is unreachable: the step found it so (a send failed
+    /// with `MailError::Unreachable` and none succeeded), or it was so and
+    /// the probe found it still is (then nothing was claimed).
+    pub mailer_unreachable: bool,
 }
 
 /// The four ports delivery works with: the outbox, the mailer, the clock
@@ -67,6 +78,9 @@ pub struct DeliverOutbox {
     clock: Arc<dyn Clock>,
     random: Arc<dyn Random>,
     policy: DeliveryPolicy,
+    /// Set when a batch found the mail server unreachable; cleared when a
+    /// probe finds it back. Shared by every loop running this step.
+    mailer_down: AtomicBool,
 }
 
 impl DeliverOutbox {
@@ -79,6 +93,7 @@ impl DeliverOutbox {
             clock: ports.clock,
             random: ports.random,
             policy,
+            mailer_down: AtomicBool::new(false),
         }
     }
 
@@ -100,6 +115,17 @@ impl DeliverOutbox {
         if !self.outbox.any_due(now).await? {
             return Ok(DeliveryReport::default());
         }
+        if self.mailer_down.load(Ordering::Relaxed) {
+            if let Err(e) = self.mailer.probe().await {
+                tracing::debug!(error = %e, "mail server still unreachable");
+                return Ok(DeliveryReport {
+                    mailer_unreachable: true,
+                    ..DeliveryReport::default()
+                });
+            }
+            self.mailer_down.store(false, Ordering::Relaxed);
+            tracing::info!("mail server reachable again; delivery resumes");
+        }
         let lease_until = now + delta(self.lease());
         let batch = self
             .outbox
@@ -112,18 +138,29 @@ impl DeliverOutbox {
         if batch.is_empty() {
             return Ok(report);
         }
-        let outcomes: Vec<Settlement> = stream::iter(batch)
+        let outcomes: Vec<(Settlement, bool)> = stream::iter(batch)
             .map(|message| self.attempt(message))
             .buffer_unordered(self.policy.concurrency.max(1))
             .collect()
             .await;
-        for s in &outcomes {
+        let mut unreachable = false;
+        for (s, was_unreachable) in &outcomes {
+            unreachable |= was_unreachable;
             match s.outcome {
                 DeliveryOutcome::Sent => report.sent += 1,
                 DeliveryOutcome::Retry { .. } => report.retried += 1,
                 DeliveryOutcome::Failed { .. } => report.failed += 1,
             }
         }
+        // One success shows the server is there: an unreachable send beside
+        // it was a dropped connection, not an outage.
+        if unreachable && report.sent == 0 {
+            report.mailer_unreachable = true;
+            if !self.mailer_down.swap(true, Ordering::Relaxed) {
+                tracing::warn!("mail server unreachable; probing it before claiming more");
+            }
+        }
+        let outcomes: Vec<Settlement> = outcomes.into_iter().map(|(s, _)| s).collect();
         let settled = self
             .outbox
             .settle(lease_until, self.clock.now(), &outcomes)
@@ -148,11 +185,13 @@ impl DeliverOutbox {
             .saturating_add(self.policy.lease_margin)
     }
 
-    /// Sends one message and says how its attempt ended.
-    async fn attempt(&self, message: ClaimedMessage) -> Settlement {
+    /// Sends one message and says how its attempt ended, and whether it
+    /// found the server unreachable.
+    async fn attempt(&self, message: ClaimedMessage) -> (Settlement, bool) {
         let result = self.mailer.send(message.id, &message.email).await;
         let now = self.clock.now();
         let id = message.id;
+        let unreachable = matches!(result, Err(MailError::Unreachable(_)));
         let outcome = match result {
             Ok(()) => {
                 tracing::info!(outbox_id = %id, attempt = message.attempt, "invite email delivered");
@@ -162,13 +201,15 @@ impl DeliverOutbox {
                 tracing::warn!(outbox_id = %id, %reason, "invite email rejected permanently");
                 DeliveryOutcome::Failed { reason }
             }
-            Err(MailError::Transient(reason)) if self.exhausted(&message, now) => {
+            Err(MailError::Transient(reason) | MailError::Unreachable(reason))
+                if self.exhausted(&message, now) =>
+            {
                 tracing::warn!(outbox_id = %id, %reason, "invite email given up");
                 DeliveryOutcome::Failed {
                     reason: format!("gave up after {} attempts: {reason}", message.attempt),
                 }
             }
-            Err(MailError::Transient(reason)) => {
+            Err(MailError::Transient(reason) | MailError::Unreachable(reason)) => {
                 tracing::info!(outbox_id = %id, %reason, "invite email will be retried");
                 DeliveryOutcome::Retry {
                     next_attempt_at: now + delta(self.backoff(message.attempt)),
@@ -176,7 +217,7 @@ impl DeliverOutbox {
                 }
             }
         };
-        Settlement { id, outcome }
+        (Settlement { id, outcome }, unreachable)
     }
 
     fn exhausted(&self, message: &ClaimedMessage, now: DateTime<Utc>) -> bool {

@@ -337,3 +337,126 @@ async fn a_batch_is_sent_concurrently_up_to_the_limit() {
         "the policy's concurrency is 4"
     );
 }
+
+/// Something is always due at 100 s; each claim hands out the next batch of
+/// `batches` (the lease as in [`claiming`]) and each settle settles all.
+fn claiming_batches(b: &mut MockPorts, batches: Vec<Vec<ClaimedMessage>>) {
+    b.clock = fixed_clock(100);
+    b.mailer.expect_max_send_time().return_const(MAX_SEND);
+    b.outbox.expect_any_due().returning(|_| Ok(true));
+    let count = batches.len();
+    let batches = std::sync::Mutex::new(batches.into_iter());
+    b.outbox
+        .expect_claim_due()
+        .withf(|now, lease, _| *now == at_secs(100) && *lease == at_secs(160))
+        .times(count)
+        .returning(move |_, _, _| Ok(batches.lock().unwrap().next().unwrap()));
+    b.outbox
+        .expect_settle()
+        .times(count)
+        .returning(|_, _, outcomes: &[Settlement]| Ok(outcomes.len()));
+}
+
+#[tokio::test]
+async fn an_unreachable_server_stops_claims_until_a_probe_finds_it_back() {
+    let mut b = MockPorts::new();
+    claiming_batches(&mut b, vec![vec![message(1, 1), message(2, 1)], vec![message(3, 1)]]);
+    let sends = Arc::new(AtomicUsize::new(0));
+    let counter = sends.clone();
+    b.mailer.expect_send().times(3).returning(move |_, _| {
+        match counter.fetch_add(1, Ordering::SeqCst) {
+            0 | 1 => Err(MailError::Unreachable("connection refused".into())),
+            _ => Ok(()),
+        }
+    });
+    let probes = Arc::new(AtomicUsize::new(0));
+    let counter = probes.clone();
+    b.mailer.expect_probe().times(2).returning(move || {
+        match counter.fetch_add(1, Ordering::SeqCst) {
+            0 => Err(MailError::Unreachable("connection refused".into())),
+            _ => Ok(()),
+        }
+    });
+    let deliver = DeliverOutbox::new(&b.build(), policy());
+
+    // The batch finds the server gone: both retried, with the usual backoff.
+    let first = deliver.run_once().await.unwrap();
+    assert_eq!((first.claimed, first.retried), (2, 2));
+    assert!(first.mailer_unreachable);
+    // Still gone: the probe says so and nothing is claimed (no attempt is
+    // spent on an outage).
+    let second = deliver.run_once().await.unwrap();
+    assert_eq!(
+        second,
+        DeliveryReport {
+            mailer_unreachable: true,
+            ..DeliveryReport::default()
+        }
+    );
+    // Back: the probe answers, the next batch is claimed and sent.
+    let third = deliver.run_once().await.unwrap();
+    assert_eq!((third.claimed, third.sent), (1, 1));
+    assert!(!third.mailer_unreachable);
+    assert_eq!(probes.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn an_unreachable_send_is_retried_after_the_usual_backoff() {
+    let mut b = MockPorts::new();
+    claiming(&mut b, vec![message(1, 2)]);
+    b.mailer
+        .expect_send()
+        .returning(|_, _| Err(MailError::Unreachable("timed out".into())));
+    settling(&mut b, |seen| {
+        let retry = DeliveryOutcome::Retry {
+            next_attempt_at: at_secs(110),
+            error: "timed out".into(),
+        };
+        assert_eq!(seen, [(1, retry)]);
+    });
+    assert!(run(b).await.mailer_unreachable);
+}
+
+#[tokio::test]
+async fn one_delivered_message_in_the_batch_shows_the_server_is_there() {
+    let mut b = MockPorts::new();
+    claiming_batches(&mut b, vec![vec![message(1, 1), message(2, 1)], vec![message(3, 1)]]);
+    b.mailer.expect_send().times(3).returning(|id, _| {
+        if id.as_uuid().as_u128() == 1 {
+            Err(MailError::Unreachable("connection reset".into()))
+        } else {
+            Ok(())
+        }
+    });
+    b.mailer.expect_probe().never();
+    let deliver = DeliverOutbox::new(&b.build(), policy());
+    let first = deliver.run_once().await.unwrap();
+    assert_eq!((first.sent, first.retried), (1, 1));
+    assert!(!first.mailer_unreachable);
+    // No probe: the next batch is claimed straight away.
+    assert_eq!(deliver.run_once().await.unwrap().sent, 1);
+}
+
+#[tokio::test]
+async fn while_the_server_is_down_and_nothing_is_due_there_is_no_probe() {
+    let mut b = MockPorts::new();
+    b.clock = fixed_clock(100);
+    b.mailer.expect_max_send_time().return_const(MAX_SEND);
+    b.outbox.expect_any_due().times(1).returning(|_| Ok(true));
+    b.outbox
+        .expect_claim_due()
+        .times(1)
+        .return_once(|_, _, _| Ok(vec![message(1, 1)]));
+    b.outbox.expect_any_due().returning(|_| Ok(false));
+    b.outbox
+        .expect_settle()
+        .times(1)
+        .returning(|_, _, outcomes: &[Settlement]| Ok(outcomes.len()));
+    b.mailer
+        .expect_send()
+        .returning(|_, _| Err(MailError::Unreachable("connection refused".into())));
+    b.mailer.expect_probe().never();
+    let deliver = DeliverOutbox::new(&b.build(), policy());
+    assert!(deliver.run_once().await.unwrap().mailer_unreachable);
+    assert_eq!(deliver.run_once().await.unwrap(), DeliveryReport::default());
+}

@@ -117,24 +117,30 @@ impl Authorizer for DenyAll {
 
 /// The mailer of ports built without one. The use cases never call a
 /// mailer (they queue email in the store's outbox), so they work on it;
-/// the delivery worker does, and every send answers a transient failure,
-/// so messages stay queued — retried with backoff until the worker's
-/// `DeliveryPolicy` gives up on them. Run the worker only with a real
-/// mailer.
+/// the delivery worker does, and every send and probe answers
+/// `Unreachable`, so messages stay queued: after the first attempt the
+/// worker claims nothing more, as during an outage of a real mail server.
+/// Run the worker only with a real mailer.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct QueueOnly;
 
 #[async_trait]
 impl Mailer for QueueOnly {
     async fn send(&self, _id: OutboxId, _email: &InviteEmail) -> Result<(), MailError> {
-        Err(MailError::Transient(
-            "no mailer is configured (Ports::builder(..).mailer(..))".to_owned(),
-        ))
+        Err(no_mailer())
+    }
+
+    async fn probe(&self) -> Result<(), MailError> {
+        Err(no_mailer())
     }
 
     fn max_send_time(&self) -> Duration {
         Duration::from_secs(1)
     }
+}
+
+fn no_mailer() -> MailError {
+    MailError::Unreachable("no mailer is configured (Ports::builder(..).mailer(..))".to_owned())
 }
 
 #[cfg(test)]
@@ -170,7 +176,11 @@ mod tests {
         let id = OutboxId::from_uuid(uuid::Uuid::from_u128(1));
         assert!(matches!(
             QueueOnly.send(id, &email).await,
-            Err(MailError::Transient(_))
+            Err(MailError::Unreachable(_))
+        ));
+        assert!(matches!(
+            QueueOnly.probe().await,
+            Err(MailError::Unreachable(_))
         ));
     }
 }

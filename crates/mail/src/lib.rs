@@ -110,7 +110,7 @@ impl Mailer for LettreMailer {
         // duplicate is still possible if it does: at least once).
         let result = match tokio::time::timeout(self.max_send, send).await {
             Ok(result) => result,
-            Err(_) => Err(MailError::Transient(format!(
+            Err(_) => Err(MailError::Unreachable(format!(
                 "sending took longer than {:?}",
                 self.max_send
             ))),
@@ -121,6 +121,24 @@ impl Mailer for LettreMailer {
             Err(e) => tracing::debug!(error = %e, "message not delivered"),
         }
         result
+    }
+
+    async fn probe(&self) -> Result<(), MailError> {
+        let probe = async {
+            match &self.sink {
+                // A folder that cannot be written fails the send as
+                // `Transient`, never as `Unreachable`: nothing to probe.
+                Sink::File(_) => Ok(()),
+                Sink::Smtp(s) => s.probe().await,
+            }
+        };
+        match tokio::time::timeout(self.max_send, probe).await {
+            Ok(result) => result,
+            Err(_) => Err(MailError::Unreachable(format!(
+                "the probe took longer than {:?}",
+                self.max_send
+            ))),
+        }
     }
 
     fn max_send_time(&self) -> Duration {

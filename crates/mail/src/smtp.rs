@@ -65,6 +65,21 @@ impl SmtpSink {
         })
     }
 
+    /// Whether the server answers: a connection from the pool (a new one if
+    /// none is idle) and a `NOOP`.
+    pub(crate) async fn probe(&self) -> Result<(), MailError> {
+        let transport = self.transport.get_or_init(|| self.builder.clone().build());
+        match transport.test_connection().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(MailError::Unreachable(
+                "SMTP: the server did not answer NOOP".to_owned(),
+            )),
+            // No message is involved, so there is nothing to redact beyond
+            // what lettre says about the connection.
+            Err(e) => Err(MailError::Unreachable(format!("SMTP: {e}"))),
+        }
+    }
+
     /// Sends one message; `email` is only used to keep its address and token
     /// out of the error text.
     pub(crate) async fn send(
@@ -80,10 +95,17 @@ impl SmtpSink {
     }
 }
 
-/// Permanent only for a 5xx reply about this message; everything else
-/// (4xx, refused connection, timeout, TLS, authentication) may pass.
+/// Permanent only for a 5xx reply about this message; `Unreachable` when
+/// no reply came at all (refused or reset connection, timeout, TLS);
+/// transient for the rest (4xx, authentication).
 pub(crate) fn classify(err: &lettre::transport::smtp::Error, email: &InviteEmail) -> MailError {
     let reason = redact(&format!("SMTP: {err}"), email);
+    // lettre names no "connection" kind publicly: an error that is neither
+    // a server reply, nor a reply lettre could not parse, nor its own bug
+    // is the network's (connect, I/O, timeout, TLS, pool shut down).
+    if err.status().is_none() && !err.is_response() && !err.is_client() {
+        return MailError::Unreachable(reason);
+    }
     let configuration = err
         .status()
         .is_some_and(|c| CONFIGURATION_CODES.contains(&c.to_string().as_str()));

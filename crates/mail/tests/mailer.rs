@@ -151,7 +151,7 @@ fn bad_mailer_urls_are_refused_before_anything_is_built() {
 }
 
 #[tokio::test]
-async fn smtp_to_a_port_where_nothing_listens_is_transient_and_names_no_address_or_token() {
+async fn smtp_to_a_port_where_nothing_listens_is_unreachable_and_names_no_address_or_token() {
     // Bind and drop to find a port that is (almost certainly) closed.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -175,8 +175,8 @@ async fn smtp_to_a_port_where_nothing_listens_is_transient_and_names_no_address_
     .await
     .expect("the mailer's timeout must end the send")
     .unwrap_err();
-    let MailError::Transient(reason) = err else {
-        panic!("expected a transient error, got {err:?}");
+    let MailError::Unreachable(reason) = err else {
+        panic!("expected an unreachable error, got {err:?}");
     };
     assert!(!reason.contains("ada@example.com"), "{reason}");
     assert!(!reason.contains(e.token.expose()), "{reason}");

@@ -175,7 +175,7 @@ async fn a_message_refused_with_451_at_data_keeps_its_message_id_until_it_is_acc
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_the_server_down_a_send_is_transient_and_once_it_is_up_again_the_same_mailer_delivers()
+async fn with_the_server_down_a_send_and_a_probe_say_unreachable_and_once_it_is_up_the_same_mailer_delivers()
 {
     let Some(python) = smtp_server::python() else {
         return;
@@ -185,13 +185,15 @@ async fn with_the_server_down_a_send_is_transient_and_once_it_is_up_again_the_sa
     let (first, second) = (new_id(), new_id());
     let email = email_to("ada@example.com");
 
-    // Nothing listening yet: refused, transient. (The outer limit only
+    // Nothing listening yet: refused, unreachable. (The outer limit only
     // stops a hung test: the assertion is the answer, not its timing.)
     let err = tokio::time::timeout(Duration::from_secs(60), mailer.send(first, &email))
         .await
         .expect("a refused connection must end the send")
         .unwrap_err();
-    assert!(matches!(err, MailError::Transient(_)), "{err:?}");
+    assert!(matches!(err, MailError::Unreachable(_)), "{err:?}");
+    let err = mailer.probe().await.unwrap_err();
+    assert!(matches!(err, MailError::Unreachable(_)), "{err:?}");
 
     // Up: the retry of the same message goes through.
     let server = SmtpServer::start_with(
@@ -201,13 +203,16 @@ async fn with_the_server_down_a_send_is_transient_and_once_it_is_up_again_the_sa
             ..Options::default()
         },
     );
+    mailer.probe().await.unwrap();
     mailer.send(first, &email).await.unwrap();
     assert_eq!(server.messages().len(), 1);
 
-    // Down again while the pool holds an idle connection to it: transient.
+    // Down again while the pool holds an idle connection to it.
     drop(server);
     let err = mailer.send(second, &email).await.unwrap_err();
-    assert!(matches!(err, MailError::Transient(_)), "{err:?}");
+    assert!(matches!(err, MailError::Unreachable(_)), "{err:?}");
+    let err = mailer.probe().await.unwrap_err();
+    assert!(matches!(err, MailError::Unreachable(_)), "{err:?}");
 
     // Up again: the pool drops the dead connection and delivers.
     let server = SmtpServer::start_with(
@@ -217,6 +222,7 @@ async fn with_the_server_down_a_send_is_transient_and_once_it_is_up_again_the_sa
             ..Options::default()
         },
     );
+    mailer.probe().await.unwrap();
     mailer.send(second, &email).await.unwrap();
     let messages = server.messages();
     assert_eq!(messages.len(), 1);

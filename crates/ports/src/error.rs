@@ -26,9 +26,16 @@ pub enum StoreError {
 /// A delivery failure, as the outbox worker needs to tell them apart.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MailError {
-    /// Worth retrying later: 4xx, connection refused, timeout, full disk.
+    /// Worth retrying later: a 4xx reply about this message, a full disk.
     #[error("transient delivery failure: {0}")]
     Transient(String),
+    /// The mail server could not be reached or stopped answering (connection
+    /// refused or reset, timeout, TLS handshake): nothing is known about the
+    /// message itself. Retried like `Transient`; besides, the worker stops
+    /// claiming messages until [`Mailer::probe`](crate::Mailer::probe) finds
+    /// the server back, so an outage burns no attempts.
+    #[error("mail server unreachable: {0}")]
+    Unreachable(String),
     /// Never worth retrying: 5xx rejection, an address the transport refuses.
     #[error("permanent delivery failure: {0}")]
     Permanent(String),

@@ -17,8 +17,18 @@ pub trait Mailer: Send + Sync {
     /// MUST classify failures: `Permanent` only when retrying cannot help.
     async fn send(&self, id: OutboxId, email: &InviteEmail) -> Result<(), MailError>;
 
+    /// Checks, without sending anything, that the server answers again
+    /// after a send failed with `Unreachable`: `Ok` when it does. The worker
+    /// calls it instead of claiming messages while the server is down, so
+    /// it MUST return within `max_send_time` as well. The default says the
+    /// server is always there (right for a mailer that never answers
+    /// `Unreachable`).
+    async fn probe(&self) -> Result<(), MailError> {
+        Ok(())
+    }
+
     /// The longest one `send` may take: it MUST return within this (with
-    /// `Transient` when time ran out). The delivery worker leases messages
+    /// `Unreachable` when time ran out). The delivery worker leases messages
     /// for long enough to send a whole batch at this pace.
     fn max_send_time(&self) -> Duration;
 }

@@ -60,7 +60,8 @@ def field(value):
 
 
 class Handler:
-    def __init__(self, maildir, log, flaky_failures):
+    def __init__(self, maildir, log, flaky_failures, data_delay=0.0):
+        self.data_delay = data_delay
         self.maildir = maildir
         self.log = log
         self.flaky_failures = flaky_failures
@@ -98,6 +99,10 @@ class Handler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.data_delay:
+            # A slow server: the message is only kept, and answered, after
+            # the delay (a client that gave up by then leaves nothing).
+            await asyncio.sleep(self.data_delay)
         raw = envelope.original_content or envelope.content
         headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
         message_id = (headers.get("Message-ID") or "").strip()
@@ -142,6 +147,8 @@ async def main():
     parser.add_argument("--log", required=True)
     parser.add_argument("--auth", help="USER:PASS to require")
     parser.add_argument("--flaky-failures", type=int, default=2)
+    parser.add_argument("--data-delay", type=float, default=0.0,
+                        help="seconds to wait before answering the end of DATA")
     args = parser.parse_args()
     # AUTH without TLS is what the tests want: no warning about it, nor
     # aiosmtpd's per-session chatter; real errors still reach stderr.
@@ -150,7 +157,7 @@ async def main():
 
     os.makedirs(args.maildir, exist_ok=True)
     open(args.log, "a").close()
-    handler = Handler(args.maildir, args.log, args.flaky_failures)
+    handler = Handler(args.maildir, args.log, args.flaky_failures, args.data_delay)
     options = dict(hostname="beckon-test-smtp", ident="Beckon test SMTP")
     if args.auth:
         user, _, password = args.auth.partition(":")

@@ -59,6 +59,9 @@ pub struct Options {
     /// How many attempts of one Message-ID to `flaky@…` fail with 451
     /// before one is accepted; the server's default (2) when `None`.
     pub flaky_failures: Option<u32>,
+    /// How long the server waits before it keeps and answers a message
+    /// (a slow server); none when `None`.
+    pub data_delay: Option<Duration>,
 }
 
 /// One delivery attempt as the server saw it.
@@ -108,6 +111,9 @@ impl SmtpServer {
             .arg(dir.path().join("attempts.tsv"));
         if let Some((user, pass)) = &opts.auth {
             cmd.arg("--auth").arg(format!("{user}:{pass}"));
+        }
+        if let Some(delay) = opts.data_delay {
+            cmd.arg("--data-delay").arg(delay.as_secs_f64().to_string());
         }
         if let Some(n) = opts.flaky_failures {
             cmd.arg("--flaky-failures").arg(n.to_string());
