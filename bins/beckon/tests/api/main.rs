@@ -9,6 +9,7 @@ mod accept;
 mod auth;
 mod helpers;
 mod idempotency;
+mod isolation;
 mod mail;
 mod mounted;
 mod ops;
