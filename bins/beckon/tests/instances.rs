@@ -373,6 +373,118 @@ async fn one_idempotency_key_sent_to_both_instances_at_once_answers_200_everywhe
     assert_eq!(cl.user(&cl.a, &id).await["invite"]["sends"], 2);
 }
 
+/// How many trials the contention tests run, each on a user of its own.
+const TRIALS: usize = 100;
+/// How many resends each trial sends at once, half through each instance.
+const PARALLEL: usize = 50;
+
+impl Cluster {
+    /// Invites `n` users (`{prefix}{i}@example.com`) and ages their sends
+    /// past the cooldown; returns their ids and addresses.
+    async fn invited_and_aged(&self, prefix: &str, n: usize) -> Vec<(String, String)> {
+        use diesel_async::SimpleAsyncConnection;
+        let mut users = Vec::new();
+        for i in 0..n {
+            let email = format!("{prefix}{i}@example.com");
+            users.push((self.invite(self.via(i), &email).await, email));
+        }
+        let mut conn = self.db.connect().await;
+        conn.batch_execute(
+            "UPDATE users SET invite_last_sent_at = invite_last_sent_at - interval '1 hour'; \
+             UPDATE invite_sends SET sent_at = sent_at - interval '1 hour';",
+        )
+        .await
+        .unwrap();
+        users
+    }
+
+    /// Waits until every address in `users` has `n` emails (or the bound
+    /// passes), lets the workers run a few more rounds, and asserts exactly
+    /// `n` each.
+    async fn assert_each_has_emails(&self, users: &[(String, String)], n: usize) {
+        let counts = || {
+            let mut by_recipient = std::collections::HashMap::<String, usize>::new();
+            for (_, path) in self.emails() {
+                if let Some(r) = recipient(&path) {
+                    *by_recipient.entry(r.to_ascii_lowercase()).or_insert(0) += 1;
+                }
+            }
+            users
+                .iter()
+                .map(|(_, email)| by_recipient.get(email).copied().unwrap_or(0))
+                .collect::<Vec<_>>()
+        };
+        let start = Instant::now();
+        while counts().iter().any(|c| *c < n) && start.elapsed() < MAIL_TIMEOUT {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        tokio::time::sleep(SETTLE).await;
+        let wrong: Vec<_> = users
+            .iter()
+            .zip(counts())
+            .filter(|(_, c)| *c != n)
+            .map(|((_, email), c)| (email.clone(), c))
+            .collect();
+        assert!(wrong.is_empty(), "emails per user other than {n}: {wrong:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_50_simultaneous_resends_over_two_instances_one_succeeds_and_49_are_refused_in_each_of_100_trials()
+ {
+    let Some(cl) = Cluster::start(&[("BECKON_RESEND_COOLDOWN", "60s")]).await else {
+        return;
+    };
+    let users = cl.invited_and_aged("trial", TRIALS).await;
+    let mut tally = std::collections::BTreeMap::<u16, usize>::new();
+    for (trial, (id, _)) in users.iter().enumerate() {
+        let responses = send_all((0..PARALLEL).map(|i| cl.resend_req(cl.via(i), id))).await;
+        for (status, _) in &responses {
+            *tally.entry(*status).or_insert(0) += 1;
+        }
+        assert_eq!(
+            successes(&responses),
+            1,
+            "trial {trial}: exactly one of {PARALLEL} resends: {responses:?}"
+        );
+    }
+    println!("contention, {TRIALS} trials of {PARALLEL} resends over two instances: {tally:?}");
+    assert_eq!(
+        tally,
+        std::collections::BTreeMap::from([(200, TRIALS), (429, TRIALS * (PARALLEL - 1))])
+    );
+    // The invite and the one resend of each trial: two emails per user.
+    cl.assert_each_has_emails(&users, 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_resends_sharing_one_idempotency_key_over_two_instances_answer_alike_and_send_one_email_in_each_of_100_trials()
+ {
+    let Some(cl) = Cluster::start(&[("BECKON_RESEND_COOLDOWN", "60s")]).await else {
+        return;
+    };
+    let users = cl.invited_and_aged("idem", TRIALS).await;
+    for (trial, (id, _)) in users.iter().enumerate() {
+        let key = format!("trial-{trial}");
+        let responses = send_all((0..PARALLEL).map(|i| {
+            cl.resend_req(cl.via(i), id)
+                .header("Idempotency-Key", key.as_str())
+        }))
+        .await;
+        for (status, body) in &responses {
+            assert_eq!(
+                (*status, body),
+                (200, &json!({ "message": "Invite resent." })),
+                "trial {trial}: every request answers the first response"
+            );
+        }
+    }
+    println!(
+        "idempotency, {TRIALS} trials of {PARALLEL} resends with one key over two instances: all 200"
+    );
+    cl.assert_each_has_emails(&users, 2).await;
+}
+
 /// One outbox row as the test reads it.
 #[derive(QueryableByName, Debug)]
 struct OutboxRow {
