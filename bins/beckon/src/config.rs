@@ -4,12 +4,14 @@
 //! naming the variable.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Every setting, typed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Every setting, typed. `Debug` is written by hand: it masks the
+/// database URL's password and the mailer URL's credentials.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Config {
     /// `BECKON_DATABASE_URL`.
     pub database_url: String,
@@ -36,6 +38,103 @@ pub struct Config {
     pub policy_dir: Option<PathBuf>,
     /// `BECKON_LOG`.
     pub log: String,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Destructured so that a new field cannot be forgotten here.
+        let Self {
+            database_url,
+            database_max_connections,
+            database_acquire_timeout,
+            listen,
+            mailer,
+            mail_from,
+            accept_url,
+            invite_ttl,
+            resend_cooldown,
+            resend_daily_limit,
+            policy_dir,
+            log,
+        } = self;
+        f.debug_struct("Config")
+            .field("database_url", &redact_url(database_url))
+            .field("database_max_connections", database_max_connections)
+            .field("database_acquire_timeout", database_acquire_timeout)
+            .field("listen", listen)
+            .field("mailer", &redact_url(mailer))
+            .field("mail_from", mail_from)
+            .field("accept_url", accept_url)
+            .field("invite_ttl", invite_ttl)
+            .field("resend_cooldown", resend_cooldown)
+            .field("resend_daily_limit", resend_daily_limit)
+            .field("policy_dir", policy_dir)
+            .field("log", log)
+            .finish()
+    }
+}
+
+/// What a masked secret prints as.
+const MASK: &str = "***";
+
+/// `url` fit to print: the password of its user info becomes `***`
+/// (`postgres://beckon:***@db/x`), and for `smtp://`/`smtps://` the whole
+/// user info does (`smtp://***@host:587`), the user name being a login too;
+/// a `password`-like query parameter keeps its name only. A URL without
+/// credentials is unchanged.
+///
+/// Errs on the side of masking: the user info ends at the *last* `@`, as a
+/// password may hold an unencoded `@` or `/`. A value that is not a URL but
+/// holds an `@` is masked whole.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return if url.contains('@') {
+            MASK.to_owned()
+        } else {
+            url.to_owned()
+        };
+    };
+    let hide_user = ["smtp", "smtps"]
+        .iter()
+        .any(|s| scheme.eq_ignore_ascii_case(s));
+    let (userinfo, after) = match rest.rsplit_once('@') {
+        Some((u, a)) => (Some(u), a),
+        None => (None, rest),
+    };
+    let mut out = format!("{scheme}://");
+    match userinfo {
+        Some(_) if hide_user => out.push_str(MASK),
+        Some(u) => match u.split_once(':') {
+            Some((user, _)) => {
+                out.push_str(user);
+                out.push(':');
+                out.push_str(MASK);
+            }
+            None => out.push_str(u),
+        },
+        None => {}
+    }
+    if userinfo.is_some() {
+        out.push('@');
+    }
+    match after.split_once('?') {
+        Some((path, query)) => {
+            out.push_str(path);
+            out.push('?');
+            let params: Vec<String> = query
+                .split('&')
+                .map(|param| match param.split_once('=') {
+                    Some((k, _)) if k.to_ascii_lowercase().contains("pass") => {
+                        format!("{k}={MASK}")
+                    }
+                    _ => param.to_owned(),
+                })
+                .collect();
+            out.push_str(&params.join("&"));
+        }
+        None => out.push_str(after),
+    }
+    out
 }
 
 /// A setting that could not be used; the message names the variable.
@@ -294,5 +393,73 @@ mod tests {
         let e =
             Config::from_vars(&vars(&[("BECKON_CONFIG", "/nonexistent/beckon.toml")])).unwrap_err();
         assert_eq!(e.variable, "BECKON_CONFIG");
+    }
+
+    #[test]
+    fn redact_url_masks_the_password_and_keeps_the_rest() {
+        for (url, shown) in [
+            (
+                "postgres://beckon:hunter2@db/x",
+                "postgres://beckon:***@db/x",
+            ),
+            (
+                "postgresql://beckon:hun@ter/2@db:5433/x?sslmode=require",
+                "postgresql://beckon:***@db:5433/x?sslmode=require",
+            ),
+            (
+                "postgres://db/x?user=beckon&password=hunter2&sslpassword=hunter2",
+                "postgres://db/x?user=beckon&password=***&sslpassword=***",
+            ),
+            // No password: nothing to mask.
+            (
+                "postgres://postgres@127.0.0.1:5432/postgres",
+                "postgres://postgres@127.0.0.1:5432/postgres",
+            ),
+            ("sqlite://beckon.db", "sqlite://beckon.db"),
+            ("sqlite::memory:", "sqlite::memory:"),
+            // SMTP: the user name is a login as well.
+            (
+                "smtp://mailer%40example.com:hunter2@smtp.example.com:587?tls=required",
+                "smtp://***@smtp.example.com:587?tls=required",
+            ),
+            (
+                "SMTPS://u:hunter2@smtp.example.com",
+                "SMTPS://***@smtp.example.com",
+            ),
+            ("file://./mail", "file://./mail"),
+            // Not a URL, yet it may hold credentials.
+            ("beckon:hunter2@db", "***"),
+        ] {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
+    }
+
+    #[test]
+    fn debug_shows_no_database_password_and_no_smtp_credentials() {
+        let c = Config::from_vars(&vars(&[
+            ("BECKON_DATABASE_URL", "postgres://beckon:hunter2@db/x"),
+            (
+                "BECKON_MAILER",
+                "smtps://mailuser:s3cr%40t@smtp.example.com:465",
+            ),
+        ]))
+        .unwrap();
+        // The values are kept as given: only their printing is masked.
+        assert_eq!(c.database_url, "postgres://beckon:hunter2@db/x");
+        for text in [format!("{c:?}"), format!("{c:#?}")] {
+            for secret in ["hunter2", "s3cr", "mailuser"] {
+                assert!(!text.contains(secret), "{secret} in {text}");
+            }
+            for shown in [
+                "postgres://beckon:***@db/x",
+                "smtps://***@smtp.example.com:465",
+                "127.0.0.1:8080",
+                "Beckon <no-reply@localhost>",
+                "invite_ttl",
+                "log",
+            ] {
+                assert!(text.contains(shown), "{shown} not in {text}");
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! The Beckon binary's library half: configuration, wiring, the system clock
 //! and random source, the server and worker lifecycle, the outbox delivery
 //! loop, the admin commands. `main.rs` only dispatches.
+#![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod admin;

@@ -1,4 +1,5 @@
 //! `beckon`: parse the command line and configuration, then dispatch.
+#![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 

@@ -7,6 +7,7 @@
 //! The binary calls [`CedarAuthorizer::load`] at start (printing
 //! [`PolicyError`] and refusing to start when it fails) and [`check`] for
 //! `beckon policy check`.
+#![forbid(unsafe_code)]
 
 mod authorizer;
 mod diag;

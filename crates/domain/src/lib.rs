@@ -36,6 +36,7 @@
 //!
 //! With the `test-support` feature, [`test_support`] offers ports made of
 //! mocks and fixtures, for unit-testing rules the way this crate does.
+#![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod accept_invite;

@@ -5,6 +5,7 @@
 //! application with [`scope`]. Teams that bring their own middleware take
 //! the routes alone ([`configure`]) and the pieces [`scope`] is made of:
 //! [`request_id`], [`shape_errors`] and [`not_found`].
+#![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod auth;

@@ -3,6 +3,7 @@
 //!
 //! The binary builds a [`MailConfig`] from `BECKON_MAIL_FROM` and
 //! `BECKON_ACCEPT_URL`, then calls [`mailer_from_url`] with `BECKON_MAILER`.
+#![forbid(unsafe_code)]
 
 mod config;
 mod file;

@@ -84,17 +84,23 @@ impl SmtpTarget {
 }
 
 impl fmt::Debug for SmtpTarget {
-    // The password stays out of logs and panics.
+    // The user name and the password stay out of logs and panics: both
+    // are the login. Only whether there are credentials shows, as `***`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Destructured so that a new field cannot be forgotten here.
+        let Self {
+            host,
+            port,
+            security,
+            credentials,
+            timeout,
+        } = self;
         f.debug_struct("SmtpTarget")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("security", &self.security)
-            .field(
-                "credentials",
-                &self.credentials.as_ref().map(|_| "<redacted>"),
-            )
-            .field("timeout", &self.timeout)
+            .field("host", host)
+            .field("port", port)
+            .field("security", security)
+            .field("credentials", &credentials.as_ref().map(|_| "***"))
+            .field("timeout", timeout)
             .finish()
     }
 }
@@ -381,5 +387,23 @@ mod tests {
             assert!(text.starts_with("BECKON_MAILER: "), "{bad:?}: {text}");
             assert!(!text.contains("hunter2"), "{bad:?}: {text}");
         }
+    }
+
+    #[test]
+    fn debug_masks_the_smtp_user_name_and_password() {
+        let t = smtp("smtp://mailer%40example.com:hunter2@smtp.example.com:2587?tls=required");
+        let whole = Transport::Smtp(t.clone());
+        for text in [format!("{t:?}"), format!("{t:#?}"), format!("{whole:?}")] {
+            for secret in ["hunter2", "mailer", "mailer@example.com"] {
+                assert!(!text.contains(secret), "{secret} in {text}");
+            }
+            for shown in ["smtp.example.com", "2587", "StartTls"] {
+                assert!(text.contains(shown), "{shown} not in {text}");
+            }
+        }
+        assert!(format!("{t:?}").contains("credentials: Some(\"***\")"));
+        // Without credentials there is nothing to mask.
+        let plain = smtp("smtp://smtp.example.com");
+        assert!(format!("{plain:?}").contains("credentials: None"));
     }
 }

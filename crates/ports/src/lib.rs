@@ -24,6 +24,7 @@
 //!
 //! A store implementing every storage port is a [`Storage`], which is what
 //! `beckon_domain::Ports::builder` takes.
+#![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod authz;

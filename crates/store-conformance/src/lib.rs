@@ -23,6 +23,7 @@
 //! The suite needs no particular async runtime. Its concurrency contracts
 //! start their calls together on one task; a store that runs them in
 //! parallel (on a pool, on threads) is exercised in parallel.
+#![forbid(unsafe_code)]
 // A test library: its job is to panic, with a message, when a store breaks
 // a promise, so the workspace's denial of panics and unwraps is lifted here.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]

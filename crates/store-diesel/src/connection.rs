@@ -63,8 +63,9 @@ impl Default for StoreOptions {
     }
 }
 
-/// What a `BECKON_DATABASE_URL` names.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a `BECKON_DATABASE_URL` names. Its `Debug` leaves out the
+/// PostgreSQL URL, which may hold a password.
+#[derive(Clone, PartialEq, Eq)]
 pub enum Target {
     /// A PostgreSQL URL, passed through as is.
     Postgres(String),
@@ -73,6 +74,16 @@ pub enum Target {
     SqliteFile(String),
     /// One in-process SQLite database.
     SqliteMemory,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Postgres(_) => f.write_str("Postgres(..)"),
+            Self::SqliteFile(path) => f.debug_tuple("SqliteFile").field(path).finish(),
+            Self::SqliteMemory => f.write_str("SqliteMemory"),
+        }
+    }
 }
 
 impl Target {
@@ -311,6 +322,18 @@ mod tests {
         assert!(Target::parse("mysql://x").is_err());
         assert!(Target::parse("sqlite://").is_err());
         assert!(Target::parse("beckon.db").is_err());
+    }
+
+    #[test]
+    fn a_targets_debug_never_shows_the_postgres_url() {
+        let target = Target::parse("postgres://beckon:hunter2@db.internal/app").unwrap();
+        let shown = format!("{target:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("db.internal"), "{shown}");
+        assert_eq!(
+            format!("{:?}", Target::parse("sqlite://beckon.db").unwrap()),
+            r#"SqliteFile("beckon.db")"#
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! store.migrate().await?;
 //! # Ok(()) }
 //! ```
+#![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod conn;

@@ -254,7 +254,10 @@ fn connection<'a>(
 
 /// Opens and sets up one connection. busy_timeout comes first so that
 /// switching the file to WAL waits for other processes instead of failing;
-/// foreign keys are off by default in SQLite. Other processes (the admin
+/// foreign keys are off by default in SQLite; `secure_delete` overwrites
+/// what a delete or update frees, so a delivered email's token (the outbox
+/// payload, cleared once sent) does not linger in the file's free pages.
+/// Other processes (the admin
 /// CLI) still share the file: their writes wait up to 5 s for ours.
 fn open(path: &str, memory: bool) -> Result<SqliteConnection, StoreError> {
     let mut conn = SqliteConnection::establish(path).map_err(|e| {
@@ -264,7 +267,8 @@ fn open(path: &str, memory: bool) -> Result<SqliteConnection, StoreError> {
         "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;"
     } else {
         "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
-         PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+         PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+         PRAGMA secure_delete = ON;"
     };
     conn.batch_execute(pragmas)
         .map_err(|e| translate(e, "setting up the SQLite connection"))?;

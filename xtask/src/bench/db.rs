@@ -17,10 +17,10 @@ use super::sys;
 const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// Beckon's SQLite connection settings (crates/store-diesel: WAL, NORMAL
-/// sync, 5 s busy timeout, foreign keys on), for the harness's own
+/// sync, 5 s busy timeout, foreign keys on, secure delete), for the harness's own
 /// connections so they behave like the server's.
 pub const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
-     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
+     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;";
 
 /// One database of the run.
 pub enum Db {
