@@ -7,16 +7,19 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 use beckon_ports::StoreError;
-use diesel::ConnectionError;
+use diesel::{ConnectionError, ConnectionResult};
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use tokio::runtime::Handle;
+use tokio_postgres::NoTls;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::errors::TxError;
 use crate::retry::with_retry;
+use crate::tls::PgTls;
 
 /// How the store uses its database connections.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -253,28 +256,34 @@ where
 }
 
 /// A PostgreSQL pool. Connections open lazily: an unreachable server makes
-/// requests fail with `Unavailable`, not the process fail to start.
+/// requests fail with `Unavailable`, not the process fail to start. The
+/// URL's `sslmode` and `sslrootcert` are checked now, though (see `tls.rs`):
+/// a mistyped mode or a missing root certificate stops the start.
 pub fn postgres(url: &str, opts: &StoreOptions) -> Result<PgDb, StoreError> {
+    let tls = PgTls::parse(url)?;
+    let connector = tls.connector()?;
     let mut config = ManagerConfig::<AsyncPgConnection>::default();
     config.recycling_method = fast();
     let home = Handle::try_current().ok();
     config.custom_setup = Box::new(move |url| {
         let url = url.to_owned();
         let home = home.clone();
+        let connector = connector.clone();
         Box::pin(async move {
             // The connection's driver task runs on the runtime that opens
             // it: open it on the store's, not on whichever HTTP worker
             // asked first (those stop before the outbox worker on shutdown).
             match home {
                 Some(home) => home
-                    .spawn(async move { AsyncPgConnection::establish(&url).await })
+                    .spawn(open(url, connector))
                     .await
                     .map_err(|e| ConnectionError::BadConnection(format!("connecting: {e}")))?,
-                None => AsyncPgConnection::establish(&url).await,
+                None => open(url, connector).await,
             }
         })
     });
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
+    let manager =
+        AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(tls.url, config);
     let max = usize::try_from(opts.max_connections.max(1)).unwrap_or(1);
     let pool = Pool::builder(manager)
         .max_size(max)
@@ -285,6 +294,27 @@ pub fn postgres(url: &str, opts: &StoreOptions) -> Result<PgDb, StoreError> {
         acquire_timeout: opts.acquire_timeout,
         operation_timeout: opts.operation_timeout(),
     })
+}
+
+/// Opens one connection: in plain text for `sslmode=disable`, else with
+/// `tls` (tokio-postgres then falls back to plain text only for `prefer`,
+/// when the server refuses TLS).
+async fn open(url: String, tls: Option<MakeRustlsConnect>) -> ConnectionResult<AsyncPgConnection> {
+    let failed = |e: tokio_postgres::Error| {
+        // With its causes: tokio-postgres's own message leaves out why a
+        // TLS handshake failed (which certificate check).
+        ConnectionError::BadConnection(format!("connecting: {:#}", anyhow::Error::new(e)))
+    };
+    match tls {
+        None => {
+            let (client, conn) = tokio_postgres::connect(&url, NoTls).await.map_err(failed)?;
+            AsyncPgConnection::try_from_client_and_connection(client, conn).await
+        }
+        Some(tls) => {
+            let (client, conn) = tokio_postgres::connect(&url, tls).await.map_err(failed)?;
+            AsyncPgConnection::try_from_client_and_connection(client, conn).await
+        }
+    }
 }
 
 /// Hands out pooled connections without a test query: `Verified` would add a

@@ -22,6 +22,7 @@ mod schema;
 mod sql_types;
 mod sqlite;
 mod store;
+mod tls;
 
 pub use connection::StoreOptions;
 pub use store::Store;
