@@ -127,6 +127,68 @@ impl Cluster {
         cluster
     }
 
+    /// A streaming standby of `primary` (which must be running): a
+    /// `pg_basebackup -R` of it into a new temp dir, listening on a free
+    /// port of its own. Not started yet.
+    pub fn standby_of(primary: &Cluster) -> Cluster {
+        let dir = tempfile::Builder::new()
+            .prefix("beckon-pg-standby-")
+            .tempdir()
+            .expect("creating the standby's temp dir");
+        if let Some(user) = &primary.run_as {
+            let status = Command::new("chown")
+                .arg(format!("{user}:"))
+                .arg(dir.path())
+                .status()
+                .expect("running chown");
+            assert!(status.success(), "chown {user} {}", dir.path().display());
+        }
+        let standby = Cluster {
+            bindir: primary.bindir.clone(),
+            data: dir.path().join("data"),
+            port: free_port(),
+            run_as: primary.run_as.clone(),
+            dir,
+            running: false,
+        };
+        let port = primary.port.to_string();
+        standby.run_ok(
+            "pg_basebackup",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "postgres",
+                "-D",
+                path_str(&standby.data),
+                "-R",
+                "-X",
+                "stream",
+                "--no-sync",
+            ],
+        );
+        let socket_dir = path_str(standby.dir.path()).to_owned();
+        standby.append_conf(&format!(
+            "port = {}\n\
+             unix_socket_directories = '{socket_dir}'\n\
+             hot_standby = on\n",
+            standby.port
+        ));
+        standby
+    }
+
+    /// `pg_ctl promote`: a standby becomes a primary (waits until it is).
+    pub fn promote(&self) {
+        self.run_ok("pg_ctl", &["-D", path_str(&self.data), "-w", "promote"]);
+    }
+
+    /// `pg_ctl reload`: settings appended since the start take effect.
+    pub fn reload(&self) {
+        self.run_ok("pg_ctl", &["-D", path_str(&self.data), "reload"]);
+    }
+
     /// Runs one of PostgreSQL's programs (as the cluster's user) and returns
     /// its output, whatever its exit status.
     pub fn run(&self, program: &str, args: &[&str]) -> Output {
