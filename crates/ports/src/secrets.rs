@@ -38,7 +38,9 @@ impl SecretHash {
 
     /// Parses the stored form.
     pub fn from_hex(s: &str) -> Option<Self> {
-        if s.len() != 64 || !s.is_ascii() {
+        // Hex digits only: `u8::from_str_radix` would also take a `+` sign
+        // ("+f"), letting a second spelling of a hash through.
+        if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
         let mut out = [0u8; 32];
@@ -198,6 +200,7 @@ mod tests {
         let h = SecretHash::of(b"x");
         assert_eq!(SecretHash::from_hex(&h.to_hex()), Some(h));
         assert_eq!(SecretHash::from_hex("zz"), None);
+        assert_eq!(SecretHash::from_hex(&format!("+0{}", "0".repeat(62))), None);
     }
 
     #[test]
