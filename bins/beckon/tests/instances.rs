@@ -425,7 +425,10 @@ impl Cluster {
             .filter(|(_, c)| *c != n)
             .map(|((_, email), c)| (email.clone(), c))
             .collect();
-        assert!(wrong.is_empty(), "emails per user other than {n}: {wrong:?}");
+        assert!(
+            wrong.is_empty(),
+            "emails per user other than {n}: {wrong:?}"
+        );
     }
 }
 

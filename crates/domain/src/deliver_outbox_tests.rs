@@ -360,7 +360,10 @@ fn claiming_batches(b: &mut MockPorts, batches: Vec<Vec<ClaimedMessage>>) {
 #[tokio::test]
 async fn an_unreachable_server_stops_claims_until_a_probe_finds_it_back() {
     let mut b = MockPorts::new();
-    claiming_batches(&mut b, vec![vec![message(1, 1), message(2, 1)], vec![message(3, 1)]]);
+    claiming_batches(
+        &mut b,
+        vec![vec![message(1, 1), message(2, 1)], vec![message(3, 1)]],
+    );
     let sends = Arc::new(AtomicUsize::new(0));
     let counter = sends.clone();
     b.mailer.expect_send().times(3).returning(move |_, _| {
@@ -420,7 +423,10 @@ async fn an_unreachable_send_is_retried_after_the_usual_backoff() {
 #[tokio::test]
 async fn one_delivered_message_in_the_batch_shows_the_server_is_there() {
     let mut b = MockPorts::new();
-    claiming_batches(&mut b, vec![vec![message(1, 1), message(2, 1)], vec![message(3, 1)]]);
+    claiming_batches(
+        &mut b,
+        vec![vec![message(1, 1), message(2, 1)], vec![message(3, 1)]],
+    );
     b.mailer.expect_send().times(3).returning(|id, _| {
         if id.as_uuid().as_u128() == 1 {
             Err(MailError::Unreachable("connection reset".into()))

@@ -176,7 +176,7 @@ async fn a_message_refused_with_451_at_data_keeps_its_message_id_until_it_is_acc
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_server_down_a_send_and_a_probe_say_unreachable_and_once_it_is_up_the_same_mailer_delivers()
-{
+ {
     let Some(python) = smtp_server::python() else {
         return;
     };
