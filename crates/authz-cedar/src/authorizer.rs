@@ -304,24 +304,23 @@ fn probe(names: &Names, schema: &Schema) -> Result<(), PolicyError> {
     };
     let tenant = principal.tenant_id;
     let mut problems = Vec::new();
-    for action in [
-        Action::InviteUser,
-        Action::ListUsers,
-        Action::ResendInvite,
-        Action::ReadUser,
-    ] {
-        let resources = match action {
-            Action::InviteUser | Action::ListUsers => vec![Resource::Tenant { id: tenant }],
-            Action::ResendInvite | Action::ReadUser => {
-                [None, Some(UserStatus::Invited), Some(UserStatus::Active)]
-                    .into_iter()
-                    .map(|status| Resource::User {
-                        id: user,
-                        tenant_id: tenant,
-                        status,
-                    })
-                    .collect()
-            }
+    for action in Action::ALL {
+        let resources = if !action.acts_on_user() {
+            vec![Resource::Tenant { id: tenant }]
+        } else {
+            [
+                None,
+                Some(UserStatus::Invited),
+                Some(UserStatus::Active),
+                Some(UserStatus::Revoked),
+            ]
+            .into_iter()
+            .map(|status| Resource::User {
+                id: user,
+                tenant_id: tenant,
+                status,
+            })
+            .collect()
         };
         for resource in resources {
             let request = AuthzRequest {

@@ -50,8 +50,12 @@ use beckon_ports::{Action, AuthzRequest, Decision, Resource, UserStatus};
 /// space is unbounded; past the cap, new keys are decided without caching.
 pub(crate) const CAPACITY: usize = 1024;
 
+/// Resource shapes: a tenant, or a user that is missing, invited, active or
+/// revoked.
+const RESOURCE_SHAPES: usize = 5;
+
 /// The combinations of action × resource shape × same tenant (see `shape`).
-const SHAPES: usize = 4 * 4 * 2;
+const SHAPES: usize = Action::ALL.len() * RESOURCE_SHAPES * 2;
 
 /// What a decision depends on when the memo is sound: the role, and the
 /// shape (action, resource kind and status, principal's tenant == the
@@ -64,12 +68,9 @@ pub(crate) struct Key<'a> {
 
 impl<'a> Key<'a> {
     pub(crate) fn of(request: &'a AuthzRequest) -> Self {
-        let action = match request.action {
-            Action::InviteUser => 0,
-            Action::ResendInvite => 1,
-            Action::ReadUser => 2,
-            Action::ListUsers => 3,
-        };
+        // `Action` is a fieldless enum: its discriminant is its index in
+        // `Action::ALL`.
+        let action = request.action as usize;
         let principal_tenant = request.principal.tenant_id;
         // Exhaustive on purpose: a new kind or status must get its own shape.
         let (resource, same_tenant) = match &request.resource {
@@ -81,13 +82,14 @@ impl<'a> Key<'a> {
                     None => 1,
                     Some(UserStatus::Invited) => 2,
                     Some(UserStatus::Active) => 3,
+                    Some(UserStatus::Revoked) => 4,
                 };
                 (status, *tenant_id == principal_tenant)
             }
         };
         Self {
             role: request.principal.role.as_str(),
-            shape: (action * 4 + resource) * 2 + usize::from(same_tenant),
+            shape: (action * RESOURCE_SHAPES + resource) * 2 + usize::from(same_tenant),
         }
     }
 }

@@ -48,10 +48,8 @@ pub(crate) struct Names {
     api_key: EntityTypeName,
     user: EntityTypeName,
     tenant: EntityTypeName,
-    invite_user: EntityUid,
-    resend_invite: EntityUid,
-    read_user: EntityUid,
-    list_users: EntityUid,
+    /// One per [`Action`], in `Action::ALL` order.
+    actions: [EntityUid; Action::ALL.len()],
 }
 
 impl Names {
@@ -66,20 +64,12 @@ impl Names {
             api_key: type_name("Beckon::ApiKey")?,
             user: type_name("Beckon::User")?,
             tenant: type_name("Beckon::Tenant")?,
-            invite_user: action(Action::InviteUser.as_str()),
-            resend_invite: action(Action::ResendInvite.as_str()),
-            read_user: action(Action::ReadUser.as_str()),
-            list_users: action(Action::ListUsers.as_str()),
+            actions: Action::ALL.map(|a| action(a.as_str())),
         })
     }
 
     fn action(&self, action: Action) -> EntityUid {
-        match action {
-            Action::InviteUser => self.invite_user.clone(),
-            Action::ResendInvite => self.resend_invite.clone(),
-            Action::ReadUser => self.read_user.clone(),
-            Action::ListUsers => self.list_users.clone(),
-        }
+        self.actions[action as usize].clone()
     }
 
     fn uid(kind: &EntityTypeName, id: impl ToString) -> EntityUid {

@@ -14,6 +14,12 @@ pub enum Action {
     ReadUser,
     /// `GET /v1/users`
     ListUsers,
+    /// `POST /v1/users/{id}/revoke-invite`
+    RevokeInvite,
+    /// `DELETE /v1/users/{id}`
+    DeleteUser,
+    /// `GET /v1/audit`
+    ReadAudit,
 }
 
 impl Action {
@@ -24,6 +30,29 @@ impl Action {
             Self::ResendInvite => "ResendInvite",
             Self::ReadUser => "ReadUser",
             Self::ListUsers => "ListUsers",
+            Self::RevokeInvite => "RevokeInvite",
+            Self::DeleteUser => "DeleteUser",
+            Self::ReadAudit => "ReadAudit",
+        }
+    }
+
+    /// Every action, in declaration order.
+    pub const ALL: [Self; 7] = [
+        Self::InviteUser,
+        Self::ResendInvite,
+        Self::ReadUser,
+        Self::ListUsers,
+        Self::RevokeInvite,
+        Self::DeleteUser,
+        Self::ReadAudit,
+    ];
+
+    /// Whether the action is done to one user (`Resource::User`) rather
+    /// than to the tenant as a whole (`Resource::Tenant`).
+    pub const fn acts_on_user(self) -> bool {
+        match self {
+            Self::ResendInvite | Self::ReadUser | Self::RevokeInvite | Self::DeleteUser => true,
+            Self::InviteUser | Self::ListUsers | Self::ReadAudit => false,
         }
     }
 }

@@ -17,14 +17,17 @@ pub enum UserStatus {
     Invited,
     /// Accepted: verified.
     Active,
+    /// The invite was withdrawn (`POST /v1/users/{id}/revoke-invite`).
+    Revoked,
 }
 
 impl UserStatus {
-    /// `invited` or `active`: the API and storage spelling.
+    /// `invited`, `active` or `revoked`: the API and storage spelling.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Invited => "invited",
             Self::Active => "active",
+            Self::Revoked => "revoked",
         }
     }
 
@@ -33,6 +36,7 @@ impl UserStatus {
         match s {
             "invited" => Some(Self::Invited),
             "active" => Some(Self::Active),
+            "revoked" => Some(Self::Revoked),
             _ => None,
         }
     }

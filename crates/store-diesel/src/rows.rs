@@ -127,7 +127,7 @@ impl UserRow {
 
     pub fn into_user(self) -> Result<User, TxError> {
         let status = UserStatus::parse(&self.status)
-            .ok_or_else(|| corrupt("user status", "neither invited nor active"))?;
+            .ok_or_else(|| corrupt("user status", "not invited, active or revoked"))?;
         // The invite columns outlive activation (history); the API shows
         // an invite only while the user is invited.
         let invite = match (status, self.invite_expires_at, self.invite_last_sent_at) {
@@ -137,7 +137,7 @@ impl UserRow {
                 last_sent_at: last.get(),
             }),
             (UserStatus::Invited, _, _) => return Err(corrupt("user", "invited without invite")),
-            (UserStatus::Active, _, _) => None,
+            (UserStatus::Active | UserStatus::Revoked, _, _) => None,
         };
         Ok(User {
             id: UserId::from_uuid(self.id.0),

@@ -95,7 +95,7 @@ impl UserRow {
             (UserStatus::Invited, _, _) => {
                 return Err(unexpected("stored user is invalid: invited without invite"));
             }
-            (UserStatus::Active, _, _) => None,
+            (UserStatus::Active | UserStatus::Revoked, _, _) => None,
         };
         Ok(User {
             id: self.id,

@@ -22,12 +22,7 @@ pub const TENANT_B: &str = "0190b000-0000-7000-8000-00000000000b";
 pub const KEY: &str = "0190c000-0000-7000-8000-00000000000c";
 pub const USER: &str = "0190d000-0000-7000-8000-00000000000d";
 
-pub const ALL_ACTIONS: [Action; 4] = [
-    Action::InviteUser,
-    Action::ResendInvite,
-    Action::ReadUser,
-    Action::ListUsers,
-];
+pub const ALL_ACTIONS: [Action; 7] = Action::ALL;
 
 pub fn tenant(id: &str) -> TenantId {
     id.parse().unwrap()
@@ -52,11 +47,12 @@ pub fn user_in(tenant_id: &str, status: Option<UserStatus>) -> Resource {
 
 /// The resource an action of the default schema applies to, in `tenant_id`.
 pub fn resource_for(action: Action, tenant_id: &str) -> Resource {
-    match action {
-        Action::InviteUser | Action::ListUsers => Resource::Tenant {
+    if action.acts_on_user() {
+        user_in(tenant_id, Some(UserStatus::Invited))
+    } else {
+        Resource::Tenant {
             id: tenant(tenant_id),
-        },
-        Action::ResendInvite | Action::ReadUser => user_in(tenant_id, Some(UserStatus::Invited)),
+        }
     }
 }
 

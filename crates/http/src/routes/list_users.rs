@@ -49,7 +49,7 @@ pub async fn handle(
         match q.status.as_deref() {
             None => None,
             Some(s) => Some(UserStatus::parse(s).ok_or_else(|| {
-                ApiError::invalid("status", "status must be `invited` or `active`.")
+                ApiError::invalid("status", "status must be `invited`, `active` or `revoked`.")
             })?),
         };
     let limit = match q.limit.as_deref() {

@@ -38,7 +38,11 @@ pub async fn get(c: &impl Conn, t: TenantId, id: UserId) -> Result<Option<User>,
 pub async fn list(c: &impl Conn, t: TenantId, q: &ListQuery) -> Result<Vec<User>, TxError> {
     let statuses: Vec<&'static str> = match q.status {
         Some(status) => vec![status.as_str()],
-        None => vec![UserStatus::Invited.as_str(), UserStatus::Active.as_str()],
+        None => vec![
+            UserStatus::Invited.as_str(),
+            UserStatus::Active.as_str(),
+            UserStatus::Revoked.as_str(),
+        ],
     };
     let after = q.after.map_or(uuid::Uuid::nil(), |id| id.as_uuid());
     let rows = c
