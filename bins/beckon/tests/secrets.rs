@@ -275,6 +275,10 @@ async fn wait_for_emails(mail_dir: &Path, n: usize) {
     }
 }
 
+/// The invitee erased before the dump.
+const ERIN_EMAIL: &str = "erin.erased@example.com";
+const ERIN_NAME: &str = "Erin Erasure";
+
 async fn lifecycle_then_dump(db: &Db, dir: &Path) {
     let mail_dir = dir.join("mail");
 
@@ -381,7 +385,7 @@ async fn lifecycle_then_dump(db: &Db, dir: &Path) {
     }
     let sends: Vec<usize> = tokens.values().map(Vec::len).collect();
     assert_eq!(sends, [3, 1, 2, 1], "emails per invitee (by address)");
-    let all_tokens: Vec<&String> = tokens.values().flatten().collect();
+    let all_tokens: Vec<String> = tokens.values().flatten().cloned().collect();
     let mut distinct = all_tokens.clone();
     distinct.sort();
     distinct.dedup();
@@ -431,9 +435,36 @@ async fn lifecycle_then_dump(db: &Db, dir: &Path) {
     .await;
     assert_eq!(read["status"], "active");
 
+    // Erin is invited under an Idempotency-Key (her stored answer holds her
+    // address), her email is delivered, then she is erased: afterwards no
+    // table may hold her address or name, only her id (in the audit trail).
+    let erin = json_of(
+        auth(client.post(url("/v1/users")), &admin_key, &acme)
+            .header("Idempotency-Key", "invite-erin")
+            .json(&json!({ "email": ERIN_EMAIL, "name": ERIN_NAME })),
+        StatusCode::CREATED,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    wait_for_emails(&mail_dir, 8).await;
+    tokens.insert(ERIN_EMAIL, tokens_to(&mail_dir, ERIN_EMAIL));
+    let erase = || {
+        auth(
+            client.delete(url(&format!("/v1/users/{erin}"))),
+            &admin_key,
+            &acme,
+        )
+    };
+    let gone = erase().send().await.unwrap();
+    assert_eq!(gone.status(), StatusCode::NO_CONTENT);
+    assert_eq!(gone.text().await.unwrap(), "", "204 has no body");
+    json_of(erase(), StatusCode::NOT_FOUND).await;
+
     // A graceful stop: every message the worker sent is settled.
     server.stop().await;
-    assert_eq!(mail::emails(&mail_dir).len(), 7, "no message sent twice");
+    assert_eq!(mail::emails(&mail_dir).len(), 8, "no message sent twice");
 
     let dump = dump_every_table(db).await;
     let rows: usize = dump.values().map(Vec::len).sum();
@@ -457,6 +488,23 @@ async fn lifecycle_then_dump(db: &Db, dir: &Path) {
     let found = |needle: &str| cells.iter().any(|(_, row)| row.contains(needle));
     for (_, _, email, _) in &invitees {
         assert!(found(email), "the dump has no row with {email}");
+    }
+    // The erased user: her id stays in the audit trail, nothing else of her.
+    assert!(found(&erin), "the audit trail keeps the erased user's id");
+    for (table, row) in &cells {
+        let row = row.to_lowercase();
+        for erased in ["erin.erased", "erin erasure"] {
+            assert!(
+                !row.contains(erased),
+                "{table} still holds the erased user's {erased}: {row}"
+            );
+        }
+        if !table.ends_with("audit_log") {
+            assert!(
+                !row.contains(&erin),
+                "{table} still mentions the erased user's id: {row}"
+            );
+        }
     }
     for name in ["Acme Rockets", "Globex Corp", "leaked laptop"] {
         assert!(found(name), "the dump has no row with {name}");

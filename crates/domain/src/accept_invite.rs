@@ -1,16 +1,23 @@
 //! Accept an invite: the token is the credential. The user becomes active and
 //! the token is consumed; replaced, used or unknown tokens are refused alike.
+//! An accept of a known token is audited (no key: the holder has none).
 
 use std::sync::Arc;
 
 use beckon_ports::{
-    Clock, InviteToken, TenantId, User, UserId, UserRepo, UserStatus, WriteOutcome,
+    Activation, AuditEntry, AuditLog, AuditOutcome, Clock, InviteToken, Random, RequestId,
+    TenantId, User, UserId, UserRepo, UserStatus, WriteOutcome,
 };
+use chrono::{DateTime, Utc};
 
 use crate::error::from_store_error;
 
 /// Rounds of "activate, lose to a concurrent writer, look again".
 const MAX_ROUNDS: usize = 4;
+
+/// The audit trail's name for an accept (not a policy action: the token's
+/// holder is not a principal).
+pub const ACCEPT_ACTION: &str = "AcceptInvite";
 
 /// An accepted invite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +34,10 @@ pub enum AcceptInviteError {
     /// Unknown, replaced or already used.
     #[error("invalid invite token")]
     InvalidToken,
+    /// The invite was withdrawn (revoked). The API answers it as an invalid
+    /// token; the page tells the person what happened.
+    #[error("the invite was withdrawn")]
+    Withdrawn,
     /// The token was valid but its time is up; a resend issues a new one.
     #[error("the invite has expired")]
     Expired,
@@ -43,33 +54,66 @@ from_store_error!(AcceptInviteError);
 /// The use case.
 pub struct AcceptInvite {
     users: Arc<dyn UserRepo>,
+    audit: Arc<dyn AuditLog>,
     clock: Arc<dyn Clock>,
+    random: Arc<dyn Random>,
 }
 
 impl AcceptInvite {
     /// Builds the use case.
-    pub fn new(users: Arc<dyn UserRepo>, clock: Arc<dyn Clock>) -> Self {
-        Self { users, clock }
+    pub fn new(
+        users: Arc<dyn UserRepo>,
+        audit: Arc<dyn AuditLog>,
+        clock: Arc<dyn Clock>,
+        random: Arc<dyn Random>,
+    ) -> Self {
+        Self {
+            users,
+            audit,
+            clock,
+            random,
+        }
     }
 
-    /// Accepts the invite `token` belongs to.
+    /// Accepts the invite `token` belongs to. `request_id` goes into the
+    /// audit line.
     #[tracing::instrument(name = "accept_invite", skip_all)]
-    pub async fn execute(&self, token: &str) -> Result<Accepted, AcceptInviteError> {
+    pub async fn execute(
+        &self,
+        token: &str,
+        request_id: &RequestId,
+    ) -> Result<Accepted, AcceptInviteError> {
         let token = InviteToken::parse(token).ok_or(AcceptInviteError::InvalidToken)?;
         for _ in 0..MAX_ROUNDS {
             let now = self.clock.now();
-            let user = pending_user(&*self.users, &token).await?;
-            let Some(invite) = &user.invite else {
+            let Some(user) = self.users.find_by_token(&token.hash()).await? else {
+                // No tenant to record it in: an unknown token is not audited.
                 return Err(AcceptInviteError::InvalidToken);
             };
-            if now >= invite.expires_at {
-                return Err(AcceptInviteError::Expired);
+            let refused = match (&user.status, &user.invite) {
+                (UserStatus::Revoked, _) => {
+                    Some((AcceptInviteError::Withdrawn, AuditOutcome::InviteRevoked))
+                }
+                (UserStatus::Invited, Some(invite)) if now >= invite.expires_at => {
+                    Some((AcceptInviteError::Expired, AuditOutcome::Expired))
+                }
+                (UserStatus::Invited, Some(_)) => None,
+                _ => return Err(AcceptInviteError::InvalidToken),
+            };
+            if let Some((error, outcome)) = refused {
+                self.audit
+                    .record(&self.entry(&user, request_id, outcome, now))
+                    .await?;
+                return Err(error);
             }
-            match self
-                .users
-                .activate(user.tenant_id, user.id, user.version, now)
-                .await?
-            {
+            let activation = Activation {
+                tenant_id: user.tenant_id,
+                user_id: user.id,
+                expected_version: user.version,
+                at: now,
+                audit: self.entry(&user, request_id, AuditOutcome::Succeeded, now),
+            };
+            match self.users.activate(&activation).await? {
                 WriteOutcome::Applied => {
                     tracing::info!(tenant_id = %user.tenant_id, user_id = %user.id, "invite accepted");
                     return Ok(Accepted {
@@ -77,8 +121,8 @@ impl AcceptInvite {
                         tenant_id: user.tenant_id,
                     });
                 }
-                // A resend or another accept got there first; the next look
-                // finds the token replaced or consumed.
+                // A resend, a revoke or another accept got there first; the
+                // next look finds the token replaced, withdrawn or consumed.
                 WriteOutcome::Stale => continue,
             }
         }
@@ -86,15 +130,36 @@ impl AcceptInvite {
             "accept lost {MAX_ROUNDS} races in a row"
         )))
     }
+
+    fn entry(
+        &self,
+        user: &User,
+        request_id: &RequestId,
+        outcome: AuditOutcome,
+        now: DateTime<Utc>,
+    ) -> AuditEntry {
+        AuditEntry {
+            id: self.random.new_id(),
+            tenant_id: user.tenant_id,
+            user_id: Some(user.id),
+            key_id: None,
+            request_id: request_id.clone(),
+            action: ACCEPT_ACTION.to_owned(),
+            outcome,
+            at: now,
+        }
+    }
 }
 
-/// The invited user this token currently belongs to, or `InvalidToken`.
+/// The user this token currently belongs to, if it is still invited;
+/// `Withdrawn` for a revoked invite, `InvalidToken` otherwise.
 pub(crate) async fn pending_user(
     users: &dyn UserRepo,
     token: &InviteToken,
 ) -> Result<User, AcceptInviteError> {
     match users.find_by_token(&token.hash()).await? {
         Some(user) if user.status == UserStatus::Invited => Ok(user),
+        Some(user) if user.status == UserStatus::Revoked => Err(AcceptInviteError::Withdrawn),
         _ => Err(AcceptInviteError::InvalidToken),
     }
 }
@@ -103,28 +168,68 @@ pub(crate) async fn pending_user(
 mod tests {
     use super::*;
     use crate::test_support::*;
-    use beckon_ports::store::MockUserRepo;
+    use beckon_ports::store::{MockAuditLog, MockUserRepo};
 
-    fn setup(user: Option<User>, now_secs: i64) -> (MockUserRepo, Arc<dyn Clock>) {
+    fn setup(user: Option<User>) -> MockUserRepo {
         let mut users = MockUserRepo::new();
         users
             .expect_find_by_token()
             .returning(move |h| Ok(user.clone().filter(|_| *h == token().hash())));
-        (users, fixed_clock(now_secs))
+        users
+    }
+
+    fn accept(users: MockUserRepo, audit: MockAuditLog, now_secs: i64) -> AcceptInvite {
+        AcceptInvite::new(
+            Arc::new(users),
+            Arc::new(audit),
+            fixed_clock(now_secs),
+            random(),
+        )
+    }
+
+    fn req() -> RequestId {
+        RequestId::parse("req-accept").unwrap()
+    }
+
+    /// An audit log that expects exactly one line with `outcome`.
+    fn one_line(outcome: AuditOutcome, user: UserId) -> MockAuditLog {
+        let mut audit = MockAuditLog::new();
+        audit
+            .expect_record()
+            .withf(move |e| {
+                e.outcome == outcome
+                    && e.user_id == Some(user)
+                    && e.key_id.is_none()
+                    && e.action == ACCEPT_ACTION
+                    && e.request_id.as_str() == "req-accept"
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        audit
     }
 
     #[tokio::test]
-    async fn a_valid_token_activates_its_user() {
+    async fn a_valid_token_activates_its_user_with_its_audit_line() {
         let user = invited_user(tenant_a(), 0, 3);
         let id = user.id;
-        let (mut users, clock) = setup(Some(user), 10);
+        let mut users = setup(Some(user));
         users
             .expect_activate()
-            .withf(move |t, u, v, at| *t == tenant_a() && *u == id && *v == 3 && *at == at_secs(10))
+            .withf(move |a| {
+                a.tenant_id == tenant_a()
+                    && a.user_id == id
+                    && a.expected_version == 3
+                    && a.at == at_secs(10)
+                    && a.audit.outcome == AuditOutcome::Succeeded
+                    && a.audit.key_id.is_none()
+                    && a.audit.user_id == Some(id)
+                    && a.audit.action == ACCEPT_ACTION
+                    && a.audit.request_id.as_str() == "req-accept"
+            })
             .times(1)
-            .returning(|_, _, _, _| Ok(WriteOutcome::Applied));
-        let out = AcceptInvite::new(Arc::new(users), clock)
-            .execute(token().expose())
+            .returning(|_| Ok(WriteOutcome::Applied));
+        let out = accept(users, MockAuditLog::new(), 10)
+            .execute(token().expose(), &req())
             .await
             .unwrap();
         assert_eq!(
@@ -137,29 +242,48 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn garbage_and_unknown_tokens_are_invalid() {
-        let (users, clock) = setup(None, 10);
-        let accept = AcceptInvite::new(Arc::new(users), clock);
+    async fn garbage_and_unknown_tokens_are_invalid_and_not_audited() {
+        // No audit expectation: a line would fail the test.
+        let accept = accept(setup(None), MockAuditLog::new(), 10);
         assert!(matches!(
-            accept.execute("nope").await,
+            accept.execute("nope", &req()).await,
             Err(AcceptInviteError::InvalidToken)
         ));
         assert!(matches!(
-            accept.execute(token().expose()).await,
+            accept.execute(token().expose(), &req()).await,
             Err(AcceptInviteError::InvalidToken)
         ));
     }
 
     #[tokio::test]
-    async fn an_expired_token_is_refused_as_expired_and_changes_nothing() {
+    async fn an_expired_token_is_refused_as_expired_audited_and_changes_nothing() {
         let user = invited_user(tenant_a(), 0, 1);
+        let id = user.id;
         let expires = user.invite.as_ref().unwrap().expires_at;
-        let (users, clock) = setup(Some(user), (expires - at_secs(0)).num_seconds());
         // No activate expectation: calling it would fail the test.
-        let accept = AcceptInvite::new(Arc::new(users), clock);
+        let accept = accept(
+            setup(Some(user)),
+            one_line(AuditOutcome::Expired, id),
+            (expires - at_secs(0)).num_seconds(),
+        );
         assert!(matches!(
-            accept.execute(token().expose()).await,
+            accept.execute(token().expose(), &req()).await,
             Err(AcceptInviteError::Expired)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_revoked_invite_is_withdrawn_audited_and_changes_nothing() {
+        let user = revoked_user(tenant_a(), 0, 2);
+        let id = user.id;
+        let accept = accept(
+            setup(Some(user)),
+            one_line(AuditOutcome::InviteRevoked, id),
+            30,
+        );
+        assert!(matches!(
+            accept.execute(token().expose(), &req()).await,
+            Err(AcceptInviteError::Withdrawn)
         ));
     }
 
@@ -177,15 +301,15 @@ mod tests {
             .expect_activate()
             .times(1)
             .in_sequence(&mut seq)
-            .returning(|_, _, _, _| Ok(WriteOutcome::Stale));
+            .returning(|_| Ok(WriteOutcome::Stale));
         users
             .expect_find_by_token()
             .times(1)
             .in_sequence(&mut seq)
             .returning(|_| Ok(None));
-        let accept = AcceptInvite::new(Arc::new(users), fixed_clock(5));
+        let accept = accept(users, MockAuditLog::new(), 5);
         assert!(matches!(
-            accept.execute(token().expose()).await,
+            accept.execute(token().expose(), &req()).await,
             Err(AcceptInviteError::InvalidToken)
         ));
     }
@@ -196,9 +320,9 @@ mod tests {
         users
             .expect_find_by_token()
             .returning(|_| Err(unavailable()));
-        let accept = AcceptInvite::new(Arc::new(users), fixed_clock(5));
+        let accept = accept(users, MockAuditLog::new(), 5);
         assert!(matches!(
-            accept.execute(token().expose()).await,
+            accept.execute(token().expose(), &req()).await,
             Err(AcceptInviteError::Unavailable(_))
         ));
     }

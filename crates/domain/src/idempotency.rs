@@ -1,7 +1,8 @@
-//! Idempotency-Key handling shared by the use cases that send.
+//! Idempotency-Key handling shared by the use cases that change a user.
 
 use beckon_ports::{
     IdempotencyKey, IdempotencyRecord, IdempotencyStore, IdempotencyWrite, StoreError, TenantId,
+    UserId,
 };
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -37,11 +38,14 @@ pub(crate) async fn lookup(
 }
 
 /// The record to write with a successful change, when the request has a key.
+/// `about` is the user the stored response describes (erasing the user
+/// erases the record), `None` when the response names nobody.
 pub(crate) fn record(
     tenant: TenantId,
     key: Option<&IdempotencyKey>,
     fingerprint: &str,
     response: String,
+    about: Option<UserId>,
     now: DateTime<Utc>,
 ) -> Option<IdempotencyWrite> {
     key.map(|key| IdempotencyWrite {
@@ -51,6 +55,7 @@ pub(crate) fn record(
             fingerprint: fingerprint.to_owned(),
             response,
             created_at: now,
+            user_id: about,
         },
         stale_before: now - WINDOW,
     })

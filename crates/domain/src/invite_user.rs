@@ -2,8 +2,9 @@
 //! invite email, in one transaction. The first invite counts as a send.
 
 use beckon_ports::{
-    Action, AuditEntry, AuditOutcome, AuthzRequest, Decision, Email, IdempotencyKey, Invite,
-    NewUser, Principal, RequestId, Resource, StoreError, User, UserId, UserName, UserStatus,
+    Action, AuditEntry, AuditOutcome, AuthzRequest, Decision, Delivery, Email, IdempotencyKey,
+    Invite, NewUser, Principal, RequestId, Resource, StoreError, User, UserId, UserName,
+    UserStatus,
 };
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -175,10 +176,12 @@ impl InviteUser {
             status: UserStatus::Invited,
             created_at: now,
             verified_at: None,
+            revoked_at: None,
             invite: Some(Invite {
                 expires_at: send.expires_at,
                 sends: 1,
                 last_sent_at: now,
+                delivery: Delivery::Queued,
             }),
             version: 0,
         };
@@ -186,7 +189,7 @@ impl InviteUser {
             .map_err(|e| InviteUserError::Unexpected(anyhow::Error::new(e)))?;
         let key = cmd.idempotency_key.as_ref();
         Ok(NewUser {
-            idempotency: idempotency::record(tenant, key, fingerprint, response, now),
+            idempotency: idempotency::record(tenant, key, fingerprint, response, Some(id), now),
             audit: self.entry(cmd, Some(id), AuditOutcome::Succeeded, now),
             user,
             send,
@@ -204,7 +207,7 @@ impl InviteUser {
             id: self.p.random.new_id(),
             tenant_id: cmd.principal.tenant_id,
             user_id: user,
-            key_id: cmd.principal.key_id,
+            key_id: Some(cmd.principal.key_id),
             request_id: cmd.request_id.clone(),
             action: Action::InviteUser.as_str().to_owned(),
             outcome,

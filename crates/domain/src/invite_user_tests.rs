@@ -89,6 +89,7 @@ fn stored(t: TenantId, k: &IdempotencyKey, fp: String, user: &User) -> Idempoten
         fingerprint: fp,
         response: serde_json::to_string(user).unwrap(),
         created_at: at_secs(0),
+        user_id: Some(user.id),
     }
 }
 

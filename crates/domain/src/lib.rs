@@ -42,16 +42,19 @@
 pub mod accept_invite;
 pub mod admin;
 pub mod authenticate;
+pub mod delete_user;
 pub mod deliver_outbox;
 mod error;
 mod idempotency;
 pub mod invite_user;
+pub mod list_audit;
 pub mod list_users;
 pub mod policy;
 mod ports_builder;
 mod rate_limit;
 pub mod read_user;
 pub mod resend_invite;
+pub mod revoke_invite;
 mod send;
 pub mod view_invite;
 
@@ -60,17 +63,20 @@ pub mod test_support;
 
 use std::sync::Arc;
 
-pub use accept_invite::{AcceptInvite, AcceptInviteError, Accepted};
+pub use accept_invite::{ACCEPT_ACTION, AcceptInvite, AcceptInviteError, Accepted};
 pub use admin::{AdminError, CreateApiKey, CreateTenant, CreatedApiKey, RevokeApiKey};
 pub use authenticate::{AuthError, Authenticate, TenantMismatch, scope_to_tenant};
+pub use delete_user::{DeleteCommand, DeleteOutcome, DeleteUser, DeleteUserError};
 pub use deliver_outbox::{DeliverOutbox, DeliveryPorts, DeliveryReport};
 pub use error::retry_after_seconds;
 pub use invite_user::{InviteCommand, InviteOutcome, InviteUser, InviteUserError};
+pub use list_audit::{AuditCommand, AuditPage, ListAudit, ListAuditError};
 pub use list_users::{ListCommand, ListUsers, ListUsersError, UserPage};
 pub use policy::{DeliveryPolicy, InvitePolicy};
 pub use ports_builder::{DenyAll, NO_AUTHORIZER, PortsBuilder, QueueOnly};
 pub use read_user::{ReadUser, ReadUserError};
 pub use resend_invite::{ResendCommand, ResendInvite, ResendInviteError, ResendOutcome};
+pub use revoke_invite::{RevokeCommand, RevokeInvite, RevokeInviteError, RevokeOutcome};
 pub use send::SendPorts;
 pub use view_invite::{InviteView, ViewInvite, ViewInviteError};
 
@@ -119,6 +125,12 @@ pub struct Beckon {
     pub invite_user: Arc<InviteUser>,
     /// `POST /v1/users/{id}/resend-invite`.
     pub resend_invite: Arc<ResendInvite>,
+    /// `POST /v1/users/{id}/revoke-invite`.
+    pub revoke_invite: Arc<RevokeInvite>,
+    /// `DELETE /v1/users/{id}`.
+    pub delete_user: Arc<DeleteUser>,
+    /// `GET /v1/audit`.
+    pub list_audit: Arc<ListAudit>,
     /// `POST /v1/invites/accept`.
     pub accept_invite: Arc<AcceptInvite>,
     /// `GET /invite` (read-only look at a token).
@@ -149,7 +161,18 @@ impl Beckon {
             )),
             invite_user: Arc::new(InviteUser::new(ports, invite.clone())),
             resend_invite: Arc::new(ResendInvite::new(ports, invite)),
-            accept_invite: Arc::new(AcceptInvite::new(ports.users.clone(), ports.clock.clone())),
+            revoke_invite: Arc::new(RevokeInvite::new(ports)),
+            delete_user: Arc::new(DeleteUser::new(ports)),
+            list_audit: Arc::new(ListAudit::new(
+                ports.audit.clone(),
+                ports.authorizer.clone(),
+            )),
+            accept_invite: Arc::new(AcceptInvite::new(
+                ports.users.clone(),
+                ports.audit.clone(),
+                ports.clock.clone(),
+                ports.random.clone(),
+            )),
             view_invite: Arc::new(ViewInvite::new(
                 ports.users.clone(),
                 ports.tenants.clone(),

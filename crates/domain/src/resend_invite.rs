@@ -57,6 +57,10 @@ pub enum ResendInviteError {
     /// The user has accepted already.
     #[error("user is already verified")]
     AlreadyVerified,
+    /// The invite was revoked: only a new invite (after deleting the user)
+    /// reaches this address again.
+    #[error("the invite was revoked")]
+    InviteRevoked,
     /// Inside the cooldown or over the daily cap.
     #[error("rate limited")]
     RateLimited {
@@ -173,6 +177,12 @@ impl ResendInvite {
         };
         let invite = match (&user.status, &user.invite) {
             (UserStatus::Invited, Some(invite)) => invite,
+            (UserStatus::Revoked, _) => {
+                return Ok(Decided::Refused(
+                    ResendInviteError::InviteRevoked,
+                    AuditOutcome::InviteRevoked,
+                ));
+            }
             _ => {
                 return Ok(Decided::Refused(
                     ResendInviteError::AlreadyVerified,
@@ -211,7 +221,14 @@ impl ResendInvite {
             user_id: user.id,
             expected_version: user.version,
             send,
-            idempotency: idempotency::record(tenant, key, &fingerprint, REPLAY.to_owned(), now),
+            idempotency: idempotency::record(
+                tenant,
+                key,
+                &fingerprint,
+                REPLAY.to_owned(),
+                Some(user.id),
+                now,
+            ),
             audit: self.entry(cmd, AuditOutcome::Succeeded, now),
         })))
     }
@@ -221,7 +238,7 @@ impl ResendInvite {
             id: self.p.random.new_id(),
             tenant_id: cmd.principal.tenant_id,
             user_id: Some(cmd.user_id),
-            key_id: cmd.principal.key_id,
+            key_id: Some(cmd.principal.key_id),
             request_id: cmd.request_id.clone(),
             action: Action::ResendInvite.as_str().to_owned(),
             outcome,

@@ -160,6 +160,19 @@ async fn a_user_of_another_tenant_is_not_found() {
 }
 
 #[tokio::test]
+async fn resend_to_a_revoked_user_is_invite_revoked_and_sends_nothing() {
+    let mut b = MockPorts::new();
+    with_user(&mut b, Some(revoked_user(tenant_a(), 1, 2)));
+    let audit = audited(&mut b);
+    let resend = ResendInvite::new(&b.build(), policy(60, 5));
+    assert!(matches!(
+        resend.execute(&cmd(user_id(1), None)).await,
+        Err(ResendInviteError::InviteRevoked)
+    ));
+    assert_eq!(*audit.lock().unwrap(), [AuditOutcome::InviteRevoked]);
+}
+
+#[tokio::test]
 async fn resend_to_a_verified_user_is_a_conflict() {
     let mut b = MockPorts::new();
     with_user(&mut b, Some(active_user(tenant_a(), 1, 2)));
@@ -433,6 +446,7 @@ fn record(t: beckon_ports::TenantId, k: &IdempotencyKey, fp: &str) -> Idempotenc
         fingerprint: fp.to_owned(),
         response: REPLAY.to_owned(),
         created_at: at_secs(0),
+        user_id: None,
     }
 }
 

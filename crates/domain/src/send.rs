@@ -12,10 +12,10 @@ use crate::Ports;
 use crate::error::delta;
 use crate::policy::InvitePolicy;
 
-/// The six ports the use cases that send an invite (`InviteUser`,
-/// `ResendInvite`) work with, and no others: they write through
-/// `UserRepo` (the outbox row is part of that write), so they need neither
-/// the outbox nor a mailer. Built from the whole `Ports` with `From`, so
+/// The six ports the use cases that change a user (`InviteUser`,
+/// `ResendInvite`, `RevokeInvite`, `DeleteUser`) work with, and no others:
+/// they write through `UserRepo` (outbox rows are part of those writes), so
+/// they need neither the outbox nor a mailer. Built from the whole `Ports` with `From`, so
 /// `ResendInvite::new(&ports, …)` works as well as naming the six.
 #[derive(Clone)]
 pub struct SendPorts {

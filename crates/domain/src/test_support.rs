@@ -208,12 +208,24 @@ pub fn invited_user(tenant: TenantId, n: i64, version: i64) -> User {
         status: UserStatus::Invited,
         created_at: at_secs(0),
         verified_at: None,
+        revoked_at: None,
         invite: Some(Invite {
             expires_at: at_secs(3600),
             sends: 1,
             last_sent_at: at_secs(0),
+            delivery: Delivery::Queued,
         }),
         version,
+    }
+}
+
+/// User `n` after its invite was revoked (at t=20): revoked, no invite.
+pub fn revoked_user(tenant: TenantId, n: i64, version: i64) -> User {
+    User {
+        status: UserStatus::Revoked,
+        revoked_at: Some(at_secs(20)),
+        invite: None,
+        ..invited_user(tenant, n, version)
     }
 }
 

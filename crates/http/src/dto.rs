@@ -1,7 +1,7 @@
 //! What goes over the wire: request and response bodies, with their OpenAPI
 //! schemas. Domain types are mapped here, never serialized directly.
 
-use beckon_ports::User;
+use beckon_ports::{AuditEntry, User};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -20,6 +20,10 @@ pub struct InviteBody {
     pub sends: u32,
     /// When the current token was sent.
     pub last_sent_at: String,
+    /// Where the latest send's email is: `queued` (not yet accepted by the
+    /// mail server), `sent`, or `failed` (delivery gave up).
+    #[schema(pattern = "^(queued|sent|failed)$")]
+    pub delivery: String,
 }
 
 /// A user.
@@ -31,13 +35,16 @@ pub struct UserBody {
     pub email: String,
     /// The display name.
     pub name: Option<String>,
-    /// `invited` or `active`.
+    /// `invited`, `active` or `revoked`.
+    #[schema(pattern = "^(invited|active|revoked)$")]
     pub status: String,
     /// When the user was invited.
     pub created_at: String,
     /// When the user accepted.
     pub verified_at: Option<String>,
-    /// The pending invite; null once active.
+    /// When the invite was revoked.
+    pub revoked_at: Option<String>,
+    /// The pending invite; null once active or revoked.
     pub invite: Option<InviteBody>,
 }
 
@@ -50,10 +57,12 @@ impl From<&User> for UserBody {
             status: u.status.as_str().to_owned(),
             created_at: ts(u.created_at),
             verified_at: u.verified_at.map(ts),
+            revoked_at: u.revoked_at.map(ts),
             invite: u.invite.as_ref().map(|i| InviteBody {
                 expires_at: ts(i.expires_at),
                 sends: i.sends,
                 last_sent_at: ts(i.last_sent_at),
+                delivery: i.delivery.as_str().to_owned(),
             }),
         }
     }
@@ -76,6 +85,51 @@ pub struct UserPageBody {
     /// The users, ordered by id.
     pub items: Vec<UserBody>,
     /// Pass as `after` for the next page; null on the last.
+    pub next: Option<String>,
+}
+
+/// One line of the audit trail.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AuditEntryBody {
+    /// The entry's id (UUID; pass as `after` to page on).
+    pub id: String,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// The operation: `InviteUser`, `ResendInvite`, `RevokeInvite`,
+    /// `DeleteUser` or `AcceptInvite`.
+    pub action: String,
+    /// How it ended: `succeeded`, `replayed`, `forbidden`, `not_found`,
+    /// `already_verified`, `rate_limited`, `idempotency_key_reused`,
+    /// `conflict`, `invite_revoked` or `expired`.
+    pub outcome: String,
+    /// The user acted on (the id asked for, whether or not it existed).
+    pub user_id: Option<String>,
+    /// The API key that acted; null for an accept.
+    pub key_id: Option<String>,
+    /// The request's `X-Request-ID`.
+    pub request_id: String,
+}
+
+impl From<&AuditEntry> for AuditEntryBody {
+    fn from(e: &AuditEntry) -> Self {
+        Self {
+            id: e.id.to_string(),
+            at: ts(e.at),
+            action: e.action.clone(),
+            outcome: e.outcome.as_str().to_owned(),
+            user_id: e.user_id.map(|u| u.to_string()),
+            key_id: e.key_id.map(|k| k.to_string()),
+            request_id: e.request_id.as_str().to_owned(),
+        }
+    }
+}
+
+/// A page of the audit trail.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AuditPageBody {
+    /// The entries, newest first.
+    pub items: Vec<AuditEntryBody>,
+    /// Pass as `after` for the next (older) page; null on the last.
     pub next: Option<String>,
 }
 

@@ -8,8 +8,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpResponse, ResponseError};
 use beckon_domain::{
-    AcceptInviteError, AuthError, InviteUserError, ListUsersError, ReadUserError,
-    ResendInviteError, TenantMismatch, retry_after_seconds,
+    AcceptInviteError, AuthError, DeleteUserError, InviteUserError, ListAuditError, ListUsersError,
+    ReadUserError, ResendInviteError, RevokeInviteError, TenantMismatch, retry_after_seconds,
 };
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -106,6 +106,14 @@ impl ApiError {
         e
     }
 
+    fn already_verified() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "already_verified",
+            "User is already verified.",
+        )
+    }
+
     fn idempotency_key_reused() -> Self {
         Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -194,10 +202,11 @@ impl From<ResendInviteError> for ApiError {
         match e {
             ResendInviteError::Forbidden { notices } => Self::forbidden(notices),
             ResendInviteError::NotFound => Self::user_not_found(),
-            ResendInviteError::AlreadyVerified => Self::new(
+            ResendInviteError::AlreadyVerified => Self::already_verified(),
+            ResendInviteError::InviteRevoked => Self::new(
                 StatusCode::CONFLICT,
-                "already_verified",
-                "User is already verified.",
+                "invite_revoked",
+                "This user's invite was revoked; delete the user to invite the address again.",
             ),
             ResendInviteError::RateLimited { retry_after } => Self::rate_limited(retry_after),
             ResendInviteError::IdempotencyKeyReused => Self::idempotency_key_reused(),
@@ -247,10 +256,50 @@ impl From<ListUsersError> for ApiError {
     }
 }
 
+impl From<RevokeInviteError> for ApiError {
+    fn from(e: RevokeInviteError) -> Self {
+        match e {
+            RevokeInviteError::Forbidden { notices } => Self::forbidden(notices),
+            RevokeInviteError::NotFound => Self::user_not_found(),
+            RevokeInviteError::AlreadyVerified => Self::already_verified(),
+            RevokeInviteError::IdempotencyKeyReused => Self::idempotency_key_reused(),
+            RevokeInviteError::Unavailable(c) => Self::unavailable(&c),
+            RevokeInviteError::Unexpected(c) => Self::internal(&c),
+        }
+    }
+}
+
+impl From<DeleteUserError> for ApiError {
+    fn from(e: DeleteUserError) -> Self {
+        match e {
+            DeleteUserError::Forbidden { notices } => Self::forbidden(notices),
+            DeleteUserError::NotFound => Self::user_not_found(),
+            DeleteUserError::IdempotencyKeyReused => Self::idempotency_key_reused(),
+            DeleteUserError::Unavailable(c) => Self::unavailable(&c),
+            DeleteUserError::Unexpected(c) => Self::internal(&c),
+        }
+    }
+}
+
+impl From<ListAuditError> for ApiError {
+    fn from(e: ListAuditError) -> Self {
+        match e {
+            ListAuditError::Forbidden { notices } => Self::forbidden(notices),
+            ListAuditError::InvalidLimit => {
+                Self::invalid("limit", "limit must be an integer from 1 to 200.")
+            }
+            ListAuditError::Unavailable(c) => Self::unavailable(&c),
+            ListAuditError::Unexpected(c) => Self::internal(&c),
+        }
+    }
+}
+
 impl From<AcceptInviteError> for ApiError {
     fn from(e: AcceptInviteError) -> Self {
         match e {
-            AcceptInviteError::InvalidToken => Self::new(
+            // A withdrawn invite's token is as dead as a replaced one; only
+            // the page, which speaks to the person, tells them apart.
+            AcceptInviteError::InvalidToken | AcceptInviteError::Withdrawn => Self::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_token",
                 "This invite token is not valid: it is unknown, was replaced by a newer invite, or was already used.",

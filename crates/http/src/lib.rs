@@ -132,11 +132,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(routes::invite_user::handle))
             .route(web::get().to(routes::list_users::handle)),
     )
-    .service(web::resource("/v1/users/{id}").route(web::get().to(routes::read_user::handle)))
+    .service(
+        web::resource("/v1/users/{id}")
+            .route(web::get().to(routes::read_user::handle))
+            .route(web::delete().to(routes::delete_user::handle)),
+    )
     .service(
         web::resource("/v1/users/{id}/resend-invite")
             .route(web::post().to(routes::resend_invite::handle)),
     )
+    .service(
+        web::resource("/v1/users/{id}/revoke-invite")
+            .route(web::post().to(routes::revoke_invite::handle)),
+    )
+    .service(web::resource("/v1/audit").route(web::get().to(routes::list_audit::handle)))
     .service(
         web::resource("/v1/invites/accept").route(web::post().to(routes::accept_invite::handle)),
     )

@@ -4,8 +4,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::dto::{
-    AcceptRequest, AcceptedBody, InviteBody, InviteRequest, MessageBody, StatusBody, UserBody,
-    UserPageBody,
+    AcceptRequest, AcceptedBody, AuditEntryBody, AuditPageBody, InviteBody, InviteRequest,
+    MessageBody, StatusBody, UserBody, UserPageBody,
 };
 use crate::error::ErrorBody;
 use crate::routes;
@@ -15,13 +15,16 @@ use crate::routes;
 #[openapi(
     info(
         title = "Beckon",
-        description = "Multi-tenant user invitations: invite, resend, accept. Every error has the shape {code, message, details?, notices?}."
+        description = "Multi-tenant user invitations: invite, resend, revoke, accept, erase, audit. Every error has the shape {code, message, details?, notices?}."
     ),
     paths(
         routes::invite_user::handle,
         routes::list_users::handle,
         routes::read_user::handle,
         routes::resend_invite::handle,
+        routes::revoke_invite::handle,
+        routes::delete_user::handle,
+        routes::list_audit::handle,
         routes::accept_invite::handle,
         routes::invite_page::show,
         routes::invite_page::accept,
@@ -31,7 +34,7 @@ use crate::routes;
     ),
     components(schemas(
         ErrorBody, UserBody, InviteBody, UserPageBody, InviteRequest, AcceptRequest, AcceptedBody,
-        MessageBody, StatusBody
+        MessageBody, StatusBody, AuditEntryBody, AuditPageBody
     )),
     modifiers(&BearerAuth),
     tags(

@@ -46,9 +46,10 @@ pub use mail::Mailer;
 #[cfg(any(test, feature = "mocks"))]
 pub use manual_clock::ManualClock;
 pub use model::{
-    ApiKeyRecord, AuditEntry, AuditOutcome, ClaimedMessage, DeliveryOutcome, IdempotencyRecord,
-    IdempotencyWrite, Invite, InviteEmail, InviteSend, ListQuery, NewUser, OutboxMessage,
-    Principal, Rotation, Settlement, Tenant, User, UserStatus, WriteOutcome,
+    Activation, ApiKeyRecord, AuditEntry, AuditOutcome, AuditQuery, ClaimedMessage, Delivery,
+    DeliveryOutcome, Erasure, IdempotencyRecord, IdempotencyWrite, Invite, InviteEmail, InviteSend,
+    ListQuery, NewUser, OutboxMessage, Principal, Revocation, Rotation, Settlement, Tenant, User,
+    UserStatus, WriteOutcome,
 };
 pub use secrets::{InviteToken, NewApiKey, PresentedApiKey, SecretHash};
 pub use store::{

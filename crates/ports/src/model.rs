@@ -53,6 +53,29 @@ pub struct Tenant {
     pub created_at: DateTime<Utc>,
 }
 
+/// Where the email of an invite's latest send is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// Not yet accepted by the mail server.
+    Queued,
+    /// The mail server accepted it.
+    Sent,
+    /// Delivery gave up.
+    Failed,
+}
+
+impl Delivery {
+    /// `queued`, `sent` or `failed`: the API spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+        }
+    }
+}
+
 /// The state of a pending invite. Present only while the user is `invited`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Invite {
@@ -62,6 +85,9 @@ pub struct Invite {
     pub sends: u32,
     /// When the current token was issued.
     pub last_sent_at: DateTime<Utc>,
+    /// Where the latest send's email is. Stores fill it in when they read a
+    /// user; what a write is given here is ignored (a new send is queued).
+    pub delivery: Delivery,
 }
 
 /// A user of one tenant.
@@ -75,13 +101,15 @@ pub struct User {
     pub email: Email,
     /// Its display name, if given.
     pub name: Option<UserName>,
-    /// `invited` or `active`.
+    /// `invited`, `active` or `revoked`.
     pub status: UserStatus,
     /// When it was invited.
     pub created_at: DateTime<Utc>,
     /// When it accepted.
     pub verified_at: Option<DateTime<Utc>>,
-    /// The pending invite; `None` once active.
+    /// When its invite was withdrawn.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// The pending invite; `None` once active or revoked.
     pub invite: Option<Invite>,
     /// Optimistic-concurrency version: every write bumps it, and a write
     /// names the version it was decided on.
@@ -226,6 +254,9 @@ pub struct IdempotencyRecord {
     pub response: String,
     /// When it was recorded.
     pub created_at: DateTime<Utc>,
+    /// The user the response is about, if any: erasing the user erases
+    /// the record (a stored response may carry their address).
+    pub user_id: Option<UserId>,
 }
 
 /// An idempotency record to write with a send. A record of the same tenant
@@ -259,6 +290,10 @@ pub enum AuditOutcome {
     IdempotencyKeyReused,
     /// The email was already taken.
     Conflict,
+    /// The invite had been revoked.
+    InviteRevoked,
+    /// The invite's token had expired.
+    Expired,
 }
 
 impl AuditOutcome {
@@ -273,7 +308,28 @@ impl AuditOutcome {
             Self::RateLimited => "rate_limited",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::Conflict => "conflict",
+            Self::InviteRevoked => "invite_revoked",
+            Self::Expired => "expired",
         }
+    }
+
+    /// Every outcome.
+    pub const ALL: [Self; 10] = [
+        Self::Succeeded,
+        Self::Replayed,
+        Self::Forbidden,
+        Self::NotFound,
+        Self::AlreadyVerified,
+        Self::RateLimited,
+        Self::IdempotencyKeyReused,
+        Self::Conflict,
+        Self::InviteRevoked,
+        Self::Expired,
+    ];
+
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == s)
     }
 }
 
@@ -286,11 +342,13 @@ pub struct AuditEntry {
     pub tenant_id: TenantId,
     /// The user acted on (the requested id, whether or not it exists).
     pub user_id: Option<UserId>,
-    /// The credential that acted.
-    pub key_id: ApiKeyId,
+    /// The credential that acted; `None` for an accept (the token's
+    /// holder has no key).
+    pub key_id: Option<ApiKeyId>,
     /// The request it came in.
     pub request_id: RequestId,
-    /// The operation (`ResendInvite`, `InviteUser`).
+    /// The operation: an authorization action's name (`ResendInvite`,
+    /// `InviteUser`, …) or `AcceptInvite`.
     pub action: String,
     /// How it ended.
     pub outcome: AuditOutcome,
@@ -344,6 +402,63 @@ pub struct ListQuery {
     pub status: Option<UserStatus>,
     /// Only users whose id sorts after this one.
     pub after: Option<UserId>,
+    /// At most this many rows.
+    pub limit: u32,
+}
+
+/// Withdraw an invite, decided on `expected_version`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The user.
+    pub user_id: UserId,
+    /// The version the decision was taken on.
+    pub expected_version: i64,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The idempotency record, when the request carried a key.
+    pub idempotency: Option<IdempotencyWrite>,
+    /// The audit line for the successful attempt.
+    pub audit: AuditEntry,
+}
+
+/// Erase a user and every stored copy of their address and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Erasure {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The user.
+    pub user_id: UserId,
+    /// The idempotency record, when the request carried a key (about no
+    /// user: it outlives the erasure and holds no address).
+    pub idempotency: Option<IdempotencyWrite>,
+    /// The audit line for the successful attempt.
+    pub audit: AuditEntry,
+}
+
+/// Accept an invite, decided on `expected_version`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Activation {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The user.
+    pub user_id: UserId,
+    /// The version the decision was taken on.
+    pub expected_version: i64,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The audit line for the successful attempt.
+    pub audit: AuditEntry,
+}
+
+/// A page request for the audit trail, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// Only entries about this user.
+    pub user_id: Option<UserId>,
+    /// Only entries whose id sorts before this one (older).
+    pub before: Option<Uuid>,
     /// At most this many rows.
     pub limit: u32,
 }

@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use crate::error::StoreError;
 use crate::ids::{ApiKeyId, TenantId, UserId};
 use crate::model::{
-    ApiKeyRecord, AuditEntry, ClaimedMessage, IdempotencyRecord, ListQuery, NewUser, Rotation,
-    Settlement, Tenant, User, WriteOutcome,
+    Activation, ApiKeyRecord, AuditEntry, AuditQuery, ClaimedMessage, Erasure, IdempotencyRecord,
+    ListQuery, NewUser, Revocation, Rotation, Settlement, Tenant, User, WriteOutcome,
 };
 use crate::secrets::SecretHash;
 use crate::values::IdempotencyKey;
@@ -58,9 +58,9 @@ pub trait UserRepo: Send + Sync {
     /// `query.status`, starting after `query.after`, at most `query.limit`.
     async fn list(&self, tenant: TenantId, query: &ListQuery) -> Result<Vec<User>, StoreError>;
 
-    /// The invited user whose current token hashes to `hash`, across all
-    /// tenants (the token is the credential). MUST return `Ok(None)` for a
-    /// replaced or consumed token.
+    /// The invited or revoked user whose current token hashes to `hash`,
+    /// across all tenants (the token is the credential). MUST return
+    /// `Ok(None)` for a replaced or consumed token.
     async fn find_by_token(&self, hash: &SecretHash) -> Result<Option<User>, StoreError>;
 
     /// When the user's invite was sent at or after `since`, oldest first.
@@ -86,16 +86,29 @@ pub trait UserRepo: Send + Sync {
     /// status) moved; `IdempotencyKeyTaken` as for `insert_invited`.
     async fn rotate_invite(&self, rotation: &Rotation) -> Result<WriteOutcome, StoreError>;
 
-    /// Only if the user is still `invited` at `expected_version`: marks it
-    /// `active` at `at`, erases its token hash (consuming the token), bumps
-    /// the version. MUST return `Ok(WriteOutcome::Stale)` otherwise.
-    async fn activate(
-        &self,
-        tenant: TenantId,
-        user: UserId,
-        expected_version: i64,
-        at: DateTime<Utc>,
-    ) -> Result<WriteOutcome, StoreError>;
+    /// In one transaction, only if the user is still `invited` at
+    /// `expected_version`: marks it `active` at `at`, erases its token hash
+    /// (consuming the token), bumps the version, writes the audit line.
+    /// MUST return `Ok(WriteOutcome::Stale)` and write nothing otherwise.
+    async fn activate(&self, activation: &Activation) -> Result<WriteOutcome, StoreError>;
+
+    /// In one transaction, only if the user is still `invited` at
+    /// `expected_version`: marks it `revoked` at `at`, bumps the version,
+    /// deletes its pending outbox messages (leased ones included: their
+    /// settle then changes nothing), writes the idempotency record (if any)
+    /// and the audit line. The token hash stays, so that the page can tell
+    /// the holder the invite was withdrawn; `find_by_token` returns the
+    /// revoked user. MUST return `Ok(WriteOutcome::Stale)` and write
+    /// nothing when the version (or the status) moved;
+    /// `IdempotencyKeyTaken` as for `insert_invited`.
+    async fn revoke_invite(&self, revocation: &Revocation) -> Result<WriteOutcome, StoreError>;
+
+    /// In one transaction: deletes the user (any status), its sends, all its
+    /// outbox messages and every idempotency record about it, then writes
+    /// the erasure's own idempotency record (if any) and audit line. Audit
+    /// lines about the user stay (they hold ids only). MUST return
+    /// `Ok(false)` and write nothing when the tenant has no such user.
+    async fn erase(&self, erasure: &Erasure) -> Result<bool, StoreError>;
 }
 
 /// Idempotency records (written by `UserRepo` with the change they answer for).
@@ -118,6 +131,15 @@ pub trait AuditLog: Send + Sync {
     /// Appends one line (used for attempts that change nothing else; a
     /// successful change writes its line in its own transaction).
     async fn record(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+
+    /// The tenant's entries, newest first (by id, descending), filtered by
+    /// `query.user_id`, starting before `query.before`, at most
+    /// `query.limit`.
+    async fn entries(
+        &self,
+        tenant: TenantId,
+        query: &AuditQuery,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
 }
 
 /// The transactional outbox, as the delivery worker sees it.

@@ -6,7 +6,7 @@ use chrono::Duration;
 use futures_util::FutureExt;
 use uuid::Uuid;
 
-use crate::fixtures::{new_user, rotation, t0, tenant};
+use crate::fixtures::{activation, new_user, rotation, t0, tenant};
 use crate::{Contract, Storage, ok};
 
 /// This port's acceptance contracts.
@@ -32,7 +32,10 @@ pub async fn an_activation_consumes_the_token_once<S: Storage>(store: S) {
     ok(store.insert_invited(&new).await, "inviting a user");
 
     let at = t0() + Duration::hours(1);
-    let outcome = ok(store.activate(t.id, new.user.id, 0, at).await, "activating");
+    let outcome = ok(
+        store.activate(&activation(t.id, new.user.id, 0, at)).await,
+        "activating",
+    );
     assert_eq!(
         outcome,
         WriteOutcome::Applied,
@@ -65,7 +68,7 @@ pub async fn an_activation_consumes_the_token_once<S: Storage>(store: S) {
     );
 
     let again = ok(
-        store.activate(t.id, user.id, 1, at).await,
+        store.activate(&activation(t.id, user.id, 1, at)).await,
         "activating again",
     );
     assert_eq!(
@@ -93,7 +96,9 @@ pub async fn an_activation_at_a_stale_version_changes_nothing<S: Storage>(store:
     ok(store.insert_invited(&new).await, "inviting a user");
 
     let outcome = ok(
-        store.activate(t.id, new.user.id, 3, t0()).await,
+        store
+            .activate(&activation(t.id, new.user.id, 3, t0()))
+            .await,
         "activating at v3",
     );
     assert_eq!(
@@ -119,7 +124,7 @@ pub async fn an_activation_at_a_stale_version_changes_nothing<S: Storage>(store:
 
     let unknown = UserId::from_uuid(Uuid::now_v7());
     let outcome = ok(
-        store.activate(t.id, unknown, 0, t0()).await,
+        store.activate(&activation(t.id, unknown, 0, t0())).await,
         "activating nobody",
     );
     assert_eq!(

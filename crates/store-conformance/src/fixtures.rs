@@ -4,10 +4,11 @@
 //! records.
 
 use beckon_ports::{
-    ApiKeyId, ApiKeyRecord, AuditEntry, AuditOutcome, DeliveryOutcome, Email, IdempotencyKey,
-    IdempotencyRecord, IdempotencyWrite, Invite, InviteEmail, InviteSend, InviteToken, NewUser,
-    OutboxId, OutboxMessage, RequestId, Role, Rotation, SecretHash, Settlement, Tenant, TenantId,
-    TenantName, TenantRepo, User, UserId, UserName, UserStatus,
+    Activation, ApiKeyId, ApiKeyRecord, AuditEntry, AuditOutcome, Delivery, DeliveryOutcome, Email,
+    Erasure, IdempotencyKey, IdempotencyRecord, IdempotencyWrite, Invite, InviteEmail, InviteSend,
+    InviteToken, NewUser, OutboxId, OutboxMessage, RequestId, Revocation, Role, Rotation,
+    SecretHash, Settlement, Tenant, TenantId, TenantName, TenantRepo, User, UserId, UserName,
+    UserStatus,
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use uuid::Uuid;
@@ -53,7 +54,7 @@ pub fn audit(
         id: Uuid::now_v7(),
         tenant_id: tenant,
         user_id: user,
-        key_id: ApiKeyId::from_uuid(Uuid::now_v7()),
+        key_id: Some(ApiKeyId::from_uuid(Uuid::now_v7())),
         request_id: RequestId::from_uuid(Uuid::new_v4()),
         action: action.to_owned(),
         outcome: AuditOutcome::Succeeded,
@@ -113,10 +114,12 @@ pub fn new_user_with_id(
         status: UserStatus::Invited,
         created_at: at,
         verified_at: None,
+        revoked_at: None,
         invite: Some(Invite {
             expires_at: send.expires_at,
             sends: 1,
             last_sent_at: at,
+            delivery: Delivery::Queued,
         }),
         version: 0,
     };
@@ -149,6 +152,42 @@ pub fn rotation(
     (rotation, token)
 }
 
+/// An acceptance of `user` at `at`, decided on `version`, with its audit
+/// line (no key: the token's holder has none).
+pub fn activation(tenant: TenantId, user: UserId, version: i64, at: DateTime<Utc>) -> Activation {
+    let mut audit = audit(tenant, Some(user), "AcceptInvite", at);
+    audit.key_id = None;
+    Activation {
+        tenant_id: tenant,
+        user_id: user,
+        expected_version: version,
+        at,
+        audit,
+    }
+}
+
+/// A revoke of `user` at `at`, decided on `version`.
+pub fn revocation(tenant: TenantId, user: UserId, version: i64, at: DateTime<Utc>) -> Revocation {
+    Revocation {
+        tenant_id: tenant,
+        user_id: user,
+        expected_version: version,
+        at,
+        idempotency: None,
+        audit: audit(tenant, Some(user), "RevokeInvite", at),
+    }
+}
+
+/// An erasure of `user` at `at`.
+pub fn erasure(tenant: TenantId, user: UserId, at: DateTime<Utc>) -> Erasure {
+    Erasure {
+        tenant_id: tenant,
+        user_id: user,
+        idempotency: None,
+        audit: audit(tenant, Some(user), "DeleteUser", at),
+    }
+}
+
 /// An idempotency record of `key` in `tenant` created at `at`, replacing
 /// records older than a day.
 pub fn idempotency(
@@ -164,6 +203,7 @@ pub fn idempotency(
             fingerprint: "POST /v1/users/x/resend-invite".into(),
             response: response.into(),
             created_at: at,
+            user_id: None,
         },
         stale_before: at - Duration::hours(24),
     }

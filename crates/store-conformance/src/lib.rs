@@ -35,6 +35,7 @@ pub mod fixtures;
 pub mod health;
 pub mod idempotency;
 pub mod inserts;
+pub mod lifecycle;
 pub mod outbox_claim;
 pub mod outbox_settle;
 pub mod rotations;
@@ -112,6 +113,7 @@ pub fn contracts<S: Storage>() -> Vec<Contract<S>> {
         health::contracts(),
         outbox_claim::contracts(),
         outbox_settle::contracts(),
+        lifecycle::contracts(),
     ]
     .into_iter()
     .flatten()

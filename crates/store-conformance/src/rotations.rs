@@ -7,7 +7,7 @@ use chrono::Duration;
 use futures_util::FutureExt;
 use futures_util::future::join_all;
 
-use crate::fixtures::{idempotency, new_user, rotation, t0, tenant};
+use crate::fixtures::{activation, idempotency, new_user, rotation, t0, tenant};
 use crate::{Contract, Storage, ok};
 
 /// This port's resend contracts.
@@ -222,7 +222,9 @@ pub async fn a_rotation_of_a_missing_or_active_user_is_stale<S: Storage>(store: 
     let (new, _) = new_user(&t, "ada@example.com", t0());
     ok(store.insert_invited(&new).await, "inviting a user");
     let outcome = ok(
-        store.activate(t.id, new.user.id, 0, t0()).await,
+        store
+            .activate(&activation(t.id, new.user.id, 0, t0()))
+            .await,
         "activating the user",
     );
     assert_eq!(outcome, WriteOutcome::Applied);

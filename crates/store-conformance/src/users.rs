@@ -6,7 +6,7 @@ use chrono::Duration;
 use futures_util::FutureExt;
 use uuid::Uuid;
 
-use crate::fixtures::{new_user, new_user_with_id, rotation, t0, tenant, token};
+use crate::fixtures::{activation, new_user, new_user_with_id, rotation, t0, tenant, token};
 use crate::{Contract, Storage, ok};
 
 /// This port's reading contracts.
@@ -114,7 +114,7 @@ pub async fn a_list_is_ordered_by_id_filtered_by_status_and_paged_after_a_cursor
     }
     let activated = users[1].id;
     let applied = ok(
-        store.activate(t.id, activated, 0, t0()).await,
+        store.activate(&activation(t.id, activated, 0, t0())).await,
         "activating a user",
     );
     assert_eq!(
@@ -223,7 +223,7 @@ pub async fn a_user_of_another_tenant_is_invisible_but_its_token_is_found<S: Sto
         "a rotation in another tenant must be Stale"
     );
     let outcome = ok(
-        store.activate(a.id, id, 0, t0()).await,
+        store.activate(&activation(a.id, id, 0, t0())).await,
         "activating B's user as A",
     );
     assert_eq!(

@@ -3,9 +3,9 @@
 //! row that would not be valid input is reported instead of passed on.
 
 use beckon_ports::{
-    ApiKeyId, ApiKeyRecord, AuditEntry, ClaimedMessage, Email, IdempotencyKey, IdempotencyRecord,
-    Invite, InviteEmail, OutboxId, OutboxMessage, Role, SecretHash, Tenant, TenantId, TenantName,
-    User, UserId, UserName, UserStatus,
+    ApiKeyId, ApiKeyRecord, AuditEntry, AuditOutcome, ClaimedMessage, Delivery, Email,
+    IdempotencyKey, IdempotencyRecord, Invite, InviteEmail, OutboxId, OutboxMessage, RequestId,
+    Role, SecretHash, Tenant, TenantId, TenantName, User, UserId, UserName, UserStatus,
 };
 use diesel::prelude::*;
 
@@ -102,11 +102,14 @@ pub struct UserRow {
     pub invite_sends: i32,
     pub invite_last_sent_at: Option<DbTime>,
     pub version: i64,
+    pub revoked_at: Option<DbTime>,
+    pub invite_outbox_id: Option<DbUuid>,
 }
 
 impl UserRow {
-    /// The row of a new user; the token hash comes from its first send.
-    pub fn new(u: &User, token: &SecretHash) -> Self {
+    /// The row of a new user; the token hash and outbox message come from
+    /// its first send.
+    pub fn new(u: &User, token: &SecretHash, outbox_id: OutboxId) -> Self {
         let invite = u.invite.as_ref();
         Self {
             tenant_id: u.tenant_id.into(),
@@ -122,10 +125,21 @@ impl UserRow {
             invite_sends: invite.map_or(0, |i| i32::try_from(i.sends).unwrap_or(i32::MAX)),
             invite_last_sent_at: invite.map(|i| i.last_sent_at.into()),
             version: u.version,
+            revoked_at: u.revoked_at.map(DbTime::from),
+            invite_outbox_id: Some(outbox_id.into()),
         }
     }
 
-    pub fn into_user(self) -> Result<User, TxError> {
+    /// The user, with `delivery_status` the `outbox.status` of its latest
+    /// send (`None` when that row is gone: only delivered or failed rows
+    /// are ever removed, by retention, so it reads as delivered).
+    pub fn into_user(self, delivery_status: Option<String>) -> Result<User, TxError> {
+        let delivery = match delivery_status.as_deref() {
+            Some(PENDING) => Delivery::Queued,
+            Some(FAILED) => Delivery::Failed,
+            Some(SENT) | None => Delivery::Sent,
+            Some(_) => return Err(corrupt("outbox status", "not pending, sent or failed")),
+        };
         let status = UserStatus::parse(&self.status)
             .ok_or_else(|| corrupt("user status", "not invited, active or revoked"))?;
         // The invite columns outlive activation (history); the API shows
@@ -135,6 +149,7 @@ impl UserRow {
                 expires_at: expires.get(),
                 sends: u32::try_from(self.invite_sends).unwrap_or(0),
                 last_sent_at: last.get(),
+                delivery,
             }),
             (UserStatus::Invited, _, _) => return Err(corrupt("user", "invited without invite")),
             (UserStatus::Active | UserStatus::Revoked, _, _) => None,
@@ -152,6 +167,7 @@ impl UserRow {
             status,
             created_at: self.created_at.get(),
             verified_at: self.verified_at.map(DbTime::get),
+            revoked_at: self.revoked_at.map(DbTime::get),
             invite,
             version: self.version,
         })
@@ -230,6 +246,7 @@ pub struct IdempotencyRow {
     pub fingerprint: String,
     pub response: String,
     pub created_at: DbTime,
+    pub user_id: Option<DbUuid>,
 }
 
 impl IdempotencyRow {
@@ -240,6 +257,7 @@ impl IdempotencyRow {
             fingerprint: r.fingerprint.clone(),
             response: r.response.clone(),
             created_at: r.created_at.into(),
+            user_id: r.user_id.map(DbUuid::from),
         }
     }
 
@@ -251,20 +269,21 @@ impl IdempotencyRow {
             fingerprint: self.fingerprint,
             response: self.response,
             created_at: self.created_at.get(),
+            user_id: self.user_id.map(|u| UserId::from_uuid(u.0)),
         })
     }
 }
 
-#[derive(Insertable)]
+#[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_log)]
 pub struct AuditRow {
     pub tenant_id: DbUuid,
     pub id: DbUuid,
     pub user_id: Option<DbUuid>,
-    pub key_id: DbUuid,
+    pub key_id: Option<DbUuid>,
     pub request_id: String,
     pub action: String,
-    pub outcome: &'static str,
+    pub outcome: String,
     pub at: DbTime,
 }
 
@@ -274,11 +293,26 @@ impl AuditRow {
             tenant_id: a.tenant_id.into(),
             id: a.id.into(),
             user_id: a.user_id.map(DbUuid::from),
-            key_id: a.key_id.into(),
+            key_id: a.key_id.map(DbUuid::from),
             request_id: a.request_id.as_str().to_owned(),
             action: a.action.clone(),
-            outcome: a.outcome.as_str(),
+            outcome: a.outcome.as_str().to_owned(),
             at: a.at.into(),
         }
+    }
+
+    pub fn into_entry(self) -> Result<AuditEntry, TxError> {
+        Ok(AuditEntry {
+            id: self.id.0,
+            tenant_id: TenantId::from_uuid(self.tenant_id.0),
+            user_id: self.user_id.map(|u| UserId::from_uuid(u.0)),
+            key_id: self.key_id.map(|k| ApiKeyId::from_uuid(k.0)),
+            request_id: RequestId::parse(&self.request_id)
+                .map_err(|e| corrupt("audit request id", e))?,
+            action: self.action,
+            outcome: AuditOutcome::parse(&self.outcome)
+                .ok_or_else(|| corrupt("audit outcome", "not a known outcome"))?,
+            at: self.at.get(),
+        })
     }
 }

@@ -48,6 +48,9 @@ diesel::table! {
         invite_sends -> Integer,
         invite_last_sent_at -> Nullable<PortableTs>,
         version -> BigInt,
+        revoked_at -> Nullable<PortableTs>,
+        /// The outbox message of the latest send (its delivery state).
+        invite_outbox_id -> Nullable<PortableUuid>,
     }
 }
 
@@ -95,6 +98,8 @@ diesel::table! {
         fingerprint -> Text,
         response -> Text,
         created_at -> PortableTs,
+        /// The user the response is about (erased with the user).
+        user_id -> Nullable<PortableUuid>,
     }
 }
 
@@ -106,7 +111,8 @@ diesel::table! {
         tenant_id -> PortableUuid,
         id -> PortableUuid,
         user_id -> Nullable<PortableUuid>,
-        key_id -> PortableUuid,
+        /// `NULL` for an accept: the token's holder has no key.
+        key_id -> Nullable<PortableUuid>,
         request_id -> Text,
         action -> Text,
         outcome -> Text,

@@ -9,10 +9,10 @@ use std::future::Future;
 use anyhow::anyhow;
 use async_trait::async_trait;
 use beckon_ports::{
-    ApiKeyId, ApiKeyRecord, ApiKeyRepo, AuditEntry, AuditLog, ClaimedMessage, Health,
-    IdempotencyKey, IdempotencyRecord, IdempotencyStore, ListQuery, NewUser, OutboxRepo, Rotation,
-    SecretHash, Settlement, StoreError, Tenant, TenantId, TenantRepo, User, UserId, UserRepo,
-    WriteOutcome,
+    Activation, ApiKeyId, ApiKeyRecord, ApiKeyRepo, AuditEntry, AuditLog, AuditQuery,
+    ClaimedMessage, Erasure, Health, IdempotencyKey, IdempotencyRecord, IdempotencyStore,
+    ListQuery, NewUser, OutboxRepo, Revocation, Rotation, SecretHash, Settlement, StoreError,
+    Tenant, TenantId, TenantRepo, User, UserId, UserRepo, WriteOutcome,
 };
 use chrono::{DateTime, Utc};
 
@@ -293,27 +293,45 @@ impl UserRepo for Store {
         guarded(result, "rotating an invite")
     }
 
-    async fn activate(
-        &self,
-        tenant: TenantId,
-        user: UserId,
-        expected_version: i64,
-        at: DateTime<Utc>,
-    ) -> Result<WriteOutcome, StoreError> {
-        // One statement: a transaction of its own on PostgreSQL.
+    async fn activate(&self, activation: &Activation) -> Result<WriteOutcome, StoreError> {
+        let a = activation.clone();
         let result = match &self.backend {
             Backend::Postgres(db) => {
-                db.read(async move |c| users::activate(c, tenant, user, expected_version, at).await)
+                let db = db.clone();
+                detached(async move { db.write(async |c| users::activate(c, &a).await).await })
                     .await
             }
-            Backend::Sqlite(db) => {
-                db.write(async move |c| {
-                    users::activate(c, tenant, user, expected_version, at).await
-                })
-                .await
-            }
+            Backend::Sqlite(db) => db.write(async move |c| users::activate(c, &a).await).await,
         };
         guarded(result, "activating a user")
+    }
+
+    async fn revoke_invite(&self, revocation: &Revocation) -> Result<WriteOutcome, StoreError> {
+        let r = revocation.clone();
+        let result = match &self.backend {
+            Backend::Postgres(db) => {
+                let db = db.clone();
+                detached(async move { db.write(async |c| users::revoke(c, &r).await).await }).await
+            }
+            Backend::Sqlite(db) => db.write(async move |c| users::revoke(c, &r).await).await,
+        };
+        guarded(result, "revoking an invite")
+    }
+
+    async fn erase(&self, erasure: &Erasure) -> Result<bool, StoreError> {
+        let e = erasure.clone();
+        let result = match &self.backend {
+            Backend::Postgres(db) => {
+                let db = db.clone();
+                detached(async move { db.write(async |c| users::erase(c, &e).await).await }).await
+            }
+            Backend::Sqlite(db) => db.write(async move |c| users::erase(c, &e).await).await,
+        };
+        match result {
+            // No such user: rolled back, nothing written.
+            Err(TxError::Stale) => Ok(false),
+            other => answer(other, "erasing a user"),
+        }
     }
 }
 
@@ -352,6 +370,25 @@ impl AuditLog for Store {
             Backend::Sqlite(db) => db.write(async move |c| users::audit(c, row).await).await,
         };
         answer(result, "writing an audit line")
+    }
+
+    async fn entries(
+        &self,
+        tenant: TenantId,
+        query: &AuditQuery,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let q = query.clone();
+        let result = match &self.backend {
+            Backend::Postgres(db) => {
+                db.read(async move |c| users::audit_page(c, tenant, &q).await)
+                    .await
+            }
+            Backend::Sqlite(db) => {
+                db.read(async move |c| users::audit_page(c, tenant, &q).await)
+                    .await
+            }
+        };
+        answer(result, "reading the audit trail")
     }
 }
 

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use beckon_ports::{
-    ApiKeyId, ApiKeyRecord, ApiKeyRepo, AuditEntry, AuditLog, Health, IdempotencyKey,
+    ApiKeyId, ApiKeyRecord, ApiKeyRepo, AuditEntry, AuditLog, AuditQuery, Health, IdempotencyKey,
     IdempotencyRecord, IdempotencyStore, StoreError, Tenant, TenantId, TenantRepo,
 };
 use chrono::{DateTime, Utc};
@@ -102,6 +102,27 @@ impl AuditLog for MemoryStore {
             check_audit(s, entry)?;
             write_audit(s, entry);
             Ok(())
+        })
+    }
+
+    async fn entries(
+        &self,
+        tenant: TenantId,
+        query: &AuditQuery,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
+        let before = query.before.unwrap_or(uuid::Uuid::max());
+        self.with(|s| {
+            let mut page: Vec<AuditEntry> = s
+                .audit
+                .iter()
+                .filter(|e| e.tenant_id == tenant && e.id < before)
+                .filter(|e| query.user_id.is_none_or(|u| e.user_id == Some(u)))
+                .cloned()
+                .collect();
+            page.sort_by_key(|e| std::cmp::Reverse(e.id));
+            page.truncate(limit);
+            Ok(page)
         })
     }
 }

@@ -22,7 +22,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use beckon_ports::{
-//!     ApiKeyId, AuditEntry, AuditOutcome, Email, Invite, InviteEmail, InviteSend, InviteToken,
+//!     ApiKeyId, AuditEntry, AuditOutcome, Delivery, Email, Invite, InviteEmail, InviteSend, InviteToken,
 //!     NewUser, OutboxId, OutboxMessage, RequestId, Tenant, TenantId, TenantName, TenantRepo,
 //!     User, UserId, UserRepo, UserStatus,
 //! };
@@ -53,7 +53,8 @@
 //!     status: UserStatus::Invited,
 //!     created_at: now,
 //!     verified_at: None,
-//!     invite: Some(Invite { expires_at, sends: 1, last_sent_at: now }),
+//!     revoked_at: None,
+//!     invite: Some(Invite { expires_at, sends: 1, last_sent_at: now, delivery: Delivery::Queued }),
 //!     version: 0,
 //! };
 //! let send = InviteSend {
@@ -78,7 +79,7 @@
 //!     id: Uuid::now_v7(),
 //!     tenant_id: tenant.id,
 //!     user_id: Some(id),
-//!     key_id: ApiKeyId::from_uuid(Uuid::now_v7()),
+//!     key_id: Some(ApiKeyId::from_uuid(Uuid::now_v7())),
 //!     request_id: RequestId::from_uuid(Uuid::now_v7()),
 //!     action: "InviteUser".into(),
 //!     outcome: AuditOutcome::Succeeded,

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use anyhow::anyhow;
 use beckon_ports::{
-    ApiKeyId, ApiKeyRecord, AuditEntry, Email, IdempotencyKey, IdempotencyRecord, Invite,
+    ApiKeyId, ApiKeyRecord, AuditEntry, Delivery, Email, IdempotencyKey, IdempotencyRecord, Invite,
     InviteEmail, OutboxId, SecretHash, StoreError, Tenant, TenantId, User, UserId, UserName,
     UserStatus,
 };
@@ -21,8 +21,8 @@ pub struct State {
     /// `tenant_name` as given (ignored): the tenant's is joined in on read.
     pub keys: BTreeMap<ApiKeyId, ApiKeyRecord>,
     pub users: BTreeMap<(TenantId, UserId), UserRow>,
-    /// Keyed by the outbox message that carried the send.
-    pub sends: HashSet<(TenantId, OutboxId)>,
+    /// Keyed by the outbox message that carried the send; the user sent to.
+    pub sends: HashMap<(TenantId, OutboxId), UserId>,
     pub outbox: BTreeMap<(TenantId, OutboxId), StoredMessage>,
     pub idempotency: HashMap<(TenantId, IdempotencyKey), IdempotencyRecord>,
     /// In the order written.
@@ -57,11 +57,15 @@ pub struct UserRow {
     pub invite_sends: u32,
     pub invite_last_sent_at: Option<DateTime<Utc>>,
     pub version: i64,
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// The outbox message of the latest send (its delivery state).
+    pub invite_outbox_id: Option<OutboxId>,
 }
 
 impl UserRow {
-    /// The row of a new user; the token hash comes from its first send.
-    pub fn new(u: &User, token: SecretHash) -> Self {
+    /// The row of a new user; the token hash and outbox message come from
+    /// its first send.
+    pub fn new(u: &User, token: SecretHash, outbox_id: OutboxId) -> Self {
         let invite = u.invite.as_ref();
         Self {
             tenant_id: u.tenant_id,
@@ -76,11 +80,27 @@ impl UserRow {
             invite_sends: invite.map_or(0, |i| i.sends),
             invite_last_sent_at: invite.map(|i| micros(i.last_sent_at)),
             version: u.version,
+            revoked_at: u.revoked_at.map(micros),
+            invite_outbox_id: Some(outbox_id),
         }
     }
 
-    /// The user as the port shows it.
-    pub fn to_user(&self) -> Result<User, StoreError> {
+    /// The user as the port shows it, with the delivery state of its latest
+    /// send read from `outbox` (a message that is gone reads as delivered,
+    /// as in the database store).
+    pub fn to_user(
+        &self,
+        outbox: &BTreeMap<(TenantId, OutboxId), StoredMessage>,
+    ) -> Result<User, StoreError> {
+        let delivery = match self
+            .invite_outbox_id
+            .and_then(|id| outbox.get(&(self.tenant_id, id)))
+            .map(|m| m.status)
+        {
+            Some(OutboxStatus::Pending) => Delivery::Queued,
+            Some(OutboxStatus::Failed) => Delivery::Failed,
+            Some(OutboxStatus::Sent) | None => Delivery::Sent,
+        };
         let invite = match (
             self.status,
             self.invite_expires_at,
@@ -90,6 +110,7 @@ impl UserRow {
                 expires_at,
                 sends: self.invite_sends,
                 last_sent_at,
+                delivery,
             }),
             // The database store reports such a row as corrupt; so does this one.
             (UserStatus::Invited, _, _) => {
@@ -105,6 +126,7 @@ impl UserRow {
             status: self.status,
             created_at: self.created_at,
             verified_at: self.verified_at,
+            revoked_at: self.revoked_at,
             invite,
             version: self.version,
         })

@@ -5,8 +5,8 @@
 
 use async_trait::async_trait;
 use beckon_ports::{
-    AuditEntry, IdempotencyWrite, InviteSend, ListQuery, NewUser, Rotation, SecretHash, StoreError,
-    TenantId, User, UserId, UserRepo, UserStatus, WriteOutcome,
+    Activation, AuditEntry, Erasure, IdempotencyWrite, InviteSend, ListQuery, NewUser, Revocation,
+    Rotation, SecretHash, StoreError, TenantId, User, UserId, UserRepo, UserStatus, WriteOutcome,
 };
 use chrono::{DateTime, Utc};
 
@@ -16,7 +16,12 @@ use crate::state::{OutboxStatus, State, StoredMessage, UserRow, micros, unexpect
 #[async_trait]
 impl UserRepo for MemoryStore {
     async fn get(&self, tenant: TenantId, id: UserId) -> Result<Option<User>, StoreError> {
-        self.with(|s| s.users.get(&(tenant, id)).map(UserRow::to_user).transpose())
+        self.with(|s| {
+            s.users
+                .get(&(tenant, id))
+                .map(|row| row.to_user(&s.outbox))
+                .transpose()
+        })
     }
 
     async fn list(&self, tenant: TenantId, query: &ListQuery) -> Result<Vec<User>, StoreError> {
@@ -32,7 +37,7 @@ impl UserRepo for MemoryStore {
                 .filter(|row| row.id > after)
                 .filter(|row| query.status.is_none_or(|status| row.status == status))
                 .take(limit)
-                .map(UserRow::to_user)
+                .map(|row| row.to_user(&s.outbox))
                 .collect()
         })
     }
@@ -42,8 +47,8 @@ impl UserRepo for MemoryStore {
             s.tokens
                 .get(hash)
                 .and_then(|key| s.users.get(key))
-                .filter(|row| row.status == UserStatus::Invited)
-                .map(UserRow::to_user)
+                .filter(|row| matches!(row.status, UserStatus::Invited | UserStatus::Revoked))
+                .map(|row| row.to_user(&s.outbox))
                 .transpose()
         })
     }
@@ -77,31 +82,107 @@ impl UserRepo for MemoryStore {
         self.with(|s| rotate_invite(s, rotation))
     }
 
-    async fn activate(
-        &self,
-        tenant: TenantId,
-        user: UserId,
-        expected_version: i64,
-        at: DateTime<Utc>,
-    ) -> Result<WriteOutcome, StoreError> {
-        self.with(|s| {
-            let Some(row) = s
-                .users
-                .get_mut(&(tenant, user))
-                .filter(|row| row.invited_at(expected_version))
-            else {
-                return Ok(WriteOutcome::Stale);
-            };
-            row.status = UserStatus::Active;
-            row.verified_at = Some(micros(at));
-            let consumed = row.token_hash.take();
-            row.version += 1;
-            if let Some(hash) = consumed {
-                s.tokens.remove(&hash);
-            }
-            Ok(WriteOutcome::Applied)
-        })
+    async fn activate(&self, a: &Activation) -> Result<WriteOutcome, StoreError> {
+        self.with(|s| activate(s, a))
     }
+
+    async fn revoke_invite(&self, revocation: &Revocation) -> Result<WriteOutcome, StoreError> {
+        self.with(|s| revoke(s, revocation))
+    }
+
+    async fn erase(&self, erasure: &Erasure) -> Result<bool, StoreError> {
+        self.with(|s| erase(s, erasure))
+    }
+}
+
+/// An accept: only if the user is still invited at the version the
+/// decision was taken on.
+fn activate(s: &mut State, a: &Activation) -> Result<WriteOutcome, StoreError> {
+    let key = (a.tenant_id, a.user_id);
+    let guard_holds = s
+        .users
+        .get(&key)
+        .is_some_and(|row| row.invited_at(a.expected_version));
+    if !guard_holds {
+        return Ok(WriteOutcome::Stale);
+    }
+    check_audit(s, &a.audit)?;
+    if let Some(row) = s.users.get_mut(&key) {
+        row.status = UserStatus::Active;
+        row.verified_at = Some(micros(a.at));
+        let consumed = row.token_hash.take();
+        row.version += 1;
+        if let Some(hash) = consumed {
+            s.tokens.remove(&hash);
+        }
+    }
+    write_audit(s, &a.audit);
+    Ok(WriteOutcome::Applied)
+}
+
+/// A revoke: only if the user is still invited at the version the decision
+/// was taken on. The token hash stays (the page tells its holder the invite
+/// was withdrawn); the pending emails go, leased ones included.
+fn revoke(s: &mut State, r: &Revocation) -> Result<WriteOutcome, StoreError> {
+    let key = (r.tenant_id, r.user_id);
+    let guard_holds = s
+        .users
+        .get(&key)
+        .is_some_and(|row| row.invited_at(r.expected_version));
+    if !guard_holds {
+        return Ok(WriteOutcome::Stale);
+    }
+    check_idempotency(s, r.idempotency.as_ref())?;
+    check_audit(s, &r.audit)?;
+    if let Some(row) = s.users.get_mut(&key) {
+        row.status = UserStatus::Revoked;
+        row.revoked_at = Some(micros(r.at));
+        row.version += 1;
+    }
+    s.outbox.retain(|_, m| {
+        !(m.tenant_id == r.tenant_id && m.user_id == r.user_id && m.status == OutboxStatus::Pending)
+    });
+    write_idempotency(s, r.idempotency.as_ref());
+    write_audit(s, &r.audit);
+    Ok(WriteOutcome::Applied)
+}
+
+/// An erasure: the user, its sends, messages and the idempotency records
+/// about it; then the erasure's own record and audit line.
+fn erase(s: &mut State, e: &Erasure) -> Result<bool, StoreError> {
+    let key = (e.tenant_id, e.user_id);
+    if !s.users.contains_key(&key) {
+        return Ok(false);
+    }
+    // The records about the user go first, so a key they held is free.
+    let about_user = |r: &beckon_ports::IdempotencyRecord| {
+        r.tenant_id == e.tenant_id && r.user_id == Some(e.user_id)
+    };
+    let live_key_taken = e.idempotency.as_ref().is_some_and(|w| {
+        s.idempotency
+            .get(&(w.record.tenant_id, w.record.key.clone()))
+            .is_some_and(|held| !about_user(held) && held.created_at >= micros(w.stale_before))
+    });
+    if live_key_taken {
+        return Err(StoreError::IdempotencyKeyTaken);
+    }
+    check_audit(s, &e.audit)?;
+
+    if let Some(row) = s.users.remove(&key) {
+        s.emails.remove(&(e.tenant_id, row.email.normalized()));
+        if let Some(hash) = row.token_hash {
+            s.tokens.remove(&hash);
+        }
+    }
+    s.user_sends.remove(&key);
+    s.sends
+        .retain(|(tenant, _), user| !(*tenant == e.tenant_id && *user == e.user_id));
+    s.outbox
+        .retain(|_, m| !(m.tenant_id == e.tenant_id && m.user_id == e.user_id));
+    s.idempotency.retain(|_, r| !about_user(r));
+    write_idempotency(s, e.idempotency.as_ref());
+    write_audit(s, &e.audit);
+    Ok(true)
 }
 
 /// The new user with its first send, idempotency record and audit line.
@@ -125,7 +206,10 @@ fn insert_invited(s: &mut State, new: &NewUser) -> Result<(), StoreError> {
     check_idempotency(s, new.idempotency.as_ref())?;
     check_audit(s, &new.audit)?;
 
-    s.users.insert(key, UserRow::new(u, new.send.token_hash));
+    s.users.insert(
+        key,
+        UserRow::new(u, new.send.token_hash, new.send.outbox.id),
+    );
     s.emails.insert(email);
     s.tokens.insert(new.send.token_hash, key);
     write_send(s, &new.send);
@@ -159,6 +243,7 @@ fn rotate_invite(s: &mut State, r: &Rotation) -> Result<WriteOutcome, StoreError
         row.invite_expires_at = Some(micros(r.send.expires_at));
         row.invite_last_sent_at = Some(micros(r.send.sent_at));
         row.invite_sends = row.invite_sends.saturating_add(1);
+        row.invite_outbox_id = Some(r.send.outbox.id);
         row.version += 1;
     }
     write_send(s, &r.send);
@@ -194,7 +279,7 @@ fn check_send(
         return Err(unexpected("the send refers to a user that does not exist"));
     }
     let id = (m.tenant_id, m.id);
-    if s.sends.contains(&id) || s.outbox.contains_key(&id) {
+    if s.sends.contains_key(&id) || s.outbox.contains_key(&id) {
         return Err(unexpected("an outbox message with this id already exists"));
     }
     Ok(())
@@ -226,7 +311,7 @@ fn write_send(s: &mut State, send: &InviteSend) {
     let m = &send.outbox;
     let sent_at = micros(send.sent_at);
     let created_at = micros(m.created_at);
-    s.sends.insert((m.tenant_id, m.id));
+    s.sends.insert((m.tenant_id, m.id), m.user_id);
     s.user_sends
         .entry((m.tenant_id, m.user_id))
         .or_default()

@@ -4,10 +4,10 @@
 
 use async_trait::async_trait;
 use beckon_ports::{
-    ApiKeyId, ApiKeyRecord, ApiKeyRepo, AuditEntry, AuditLog, ClaimedMessage, Health,
-    IdempotencyKey, IdempotencyRecord, IdempotencyStore, ListQuery, NewUser, OutboxRepo, Rotation,
-    SecretHash, Settlement, StoreError, Tenant, TenantId, TenantRepo, User, UserId, UserRepo,
-    WriteOutcome,
+    Activation, ApiKeyId, ApiKeyRecord, ApiKeyRepo, AuditEntry, AuditLog, AuditQuery,
+    ClaimedMessage, Erasure, Health, IdempotencyKey, IdempotencyRecord, IdempotencyStore,
+    ListQuery, NewUser, OutboxRepo, Revocation, Rotation, SecretHash, Settlement, StoreError,
+    Tenant, TenantId, TenantRepo, User, UserId, UserRepo, WriteOutcome,
 };
 use beckon_store_conformance::{contracts, run_all};
 use beckon_store_memory::MemoryStore;
@@ -47,7 +47,7 @@ impl UserRepo for Careless {
         UserRepo::get(&self.0, tenant, id).await
     }
     async fn list(&self, tenant: TenantId, query: &ListQuery) -> Result<Vec<User>, StoreError> {
-        self.0.list(tenant, query).await
+        UserRepo::list(&self.0, tenant, query).await
     }
     async fn find_by_token(&self, hash: &SecretHash) -> Result<Option<User>, StoreError> {
         self.0.find_by_token(hash).await
@@ -66,14 +66,14 @@ impl UserRepo for Careless {
     async fn rotate_invite(&self, rotation: &Rotation) -> Result<WriteOutcome, StoreError> {
         self.0.rotate_invite(rotation).await
     }
-    async fn activate(
-        &self,
-        tenant: TenantId,
-        user: UserId,
-        expected_version: i64,
-        at: DateTime<Utc>,
-    ) -> Result<WriteOutcome, StoreError> {
-        self.0.activate(tenant, user, expected_version, at).await
+    async fn activate(&self, activation: &Activation) -> Result<WriteOutcome, StoreError> {
+        self.0.activate(activation).await
+    }
+    async fn revoke_invite(&self, revocation: &Revocation) -> Result<WriteOutcome, StoreError> {
+        self.0.revoke_invite(revocation).await
+    }
+    async fn erase(&self, erasure: &Erasure) -> Result<bool, StoreError> {
+        self.0.erase(erasure).await
     }
 }
 
@@ -93,6 +93,13 @@ impl IdempotencyStore for Careless {
 impl AuditLog for Careless {
     async fn record(&self, entry: &AuditEntry) -> Result<(), StoreError> {
         self.0.record(entry).await
+    }
+    async fn entries(
+        &self,
+        tenant: TenantId,
+        query: &AuditQuery,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.0.entries(tenant, query).await
     }
 }
 

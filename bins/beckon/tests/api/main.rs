@@ -10,6 +10,7 @@ mod auth;
 mod helpers;
 mod idempotency;
 mod isolation;
+mod lifecycle;
 mod mail;
 mod mounted;
 mod ops;

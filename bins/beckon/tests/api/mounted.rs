@@ -139,13 +139,15 @@ impl Answer {
 }
 
 /// Fields whose values differ between any two users or any two moments.
-const VARYING: [&str; 6] = [
+const VARYING: [&str; 7] = [
     "id",
     "created_at",
     "verified_at",
     "expires_at",
     "last_sent_at",
     "next",
+    // `queued` or `sent`: whether each side's worker has delivered yet.
+    "delivery",
 ];
 
 /// `body` with the values of [`VARYING`] fields (null ones aside) blanked.

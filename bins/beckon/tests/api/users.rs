@@ -49,6 +49,7 @@ async fn inviting_answers_201_with_the_user_object_of_the_contract(backend: Back
         "id",
         "invite",
         "name",
+        "revoked_at",
         "status",
         "verified_at",
     ];
@@ -63,10 +64,12 @@ async fn inviting_answers_201_with_the_user_object_of_the_contract(backend: Back
     assert_eq!(u["name"], "Ada Lovelace");
     assert_eq!(u["status"], "invited");
     assert_eq!(u["verified_at"], Value::Null);
+    assert_eq!(u["revoked_at"], Value::Null);
     let invite = &u["invite"];
+    assert_eq!(invite["delivery"], "queued", "the first email is queued");
     assert_eq!(
         keys(invite),
-        ["expires_at", "last_sent_at", "sends"]
+        ["delivery", "expires_at", "last_sent_at", "sends"]
             .into_iter()
             .collect()
     );

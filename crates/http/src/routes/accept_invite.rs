@@ -3,6 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::AppState;
+use crate::auth::request_id;
 use crate::body;
 use crate::dto::{AcceptRequest, AcceptedBody};
 use crate::error::{ApiError, ErrorBody};
@@ -15,7 +16,7 @@ use crate::error::{ApiError, ErrorBody};
     request_body = AcceptRequest,
     responses(
         (status = 200, description = "Invite accepted.", body = AcceptedBody),
-        (status = 400, description = "invalid_token (unknown, replaced or used) or bad body.", body = ErrorBody),
+        (status = 400, description = "invalid_token (unknown, replaced, used or revoked) or bad body.", body = ErrorBody),
         (status = 410, description = "invite_expired.", body = ErrorBody),
         (status = 413, description = "Body too large.", body = ErrorBody),
         (status = 415, description = "Body not application/json.", body = ErrorBody),
@@ -28,7 +29,11 @@ pub async fn handle(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let body: AcceptRequest = body::json(&req, payload, state.body_limit).await?;
-    let accepted = state.beckon.accept_invite.execute(&body.token).await?;
+    let accepted = state
+        .beckon
+        .accept_invite
+        .execute(&body.token, &request_id(&req))
+        .await?;
     Ok(HttpResponse::Ok().json(AcceptedBody {
         message: "Invite accepted.".to_owned(),
         user_id: accepted.user_id.to_string(),

@@ -9,6 +9,7 @@ use beckon_domain::AcceptInviteError;
 use serde::Deserialize;
 
 use crate::AppState;
+use crate::auth::request_id;
 
 #[derive(Deserialize)]
 struct TokenParam {
@@ -24,7 +25,7 @@ struct TokenParam {
     params(("token" = String, Query, description = "The token from the invite email.")),
     responses(
         (status = 200, description = "The invitation, with an Accept button.", content_type = "text/html"),
-        (status = 400, description = "The link is not valid (unknown, replaced or used token).", content_type = "text/html"),
+        (status = 400, description = "The link is not valid (unknown, replaced or used token), or the invitation was withdrawn.", content_type = "text/html"),
         (status = 410, description = "The invitation has expired.", content_type = "text/html"),
         (status = 503, description = "The database cannot be reached.", content_type = "text/html"),
     )
@@ -67,12 +68,16 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
     request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "token=<the token>"),
     responses(
         (status = 200, description = "Accepted.", content_type = "text/html"),
-        (status = 400, description = "The token is not valid.", content_type = "text/html"),
+        (status = 400, description = "The token is not valid, or the invitation was withdrawn.", content_type = "text/html"),
         (status = 410, description = "The invitation has expired.", content_type = "text/html"),
         (status = 503, description = "The database cannot be reached.", content_type = "text/html"),
     )
 )]
-pub async fn accept(payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+pub async fn accept(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     let token = match payload.to_bytes_limited(state.body_limit).await {
         Ok(Ok(bytes)) => serde_urlencoded::from_bytes::<TokenParam>(&bytes)
             .ok()
@@ -80,7 +85,12 @@ pub async fn accept(payload: web::Payload, state: web::Data<AppState>) -> HttpRe
             .unwrap_or_default(),
         _ => String::new(),
     };
-    match state.beckon.accept_invite.execute(&token).await {
+    match state
+        .beckon
+        .accept_invite
+        .execute(&token, &request_id(&req))
+        .await
+    {
         Ok(_) => page(
             StatusCode::OK,
             "Invitation accepted",
@@ -100,6 +110,12 @@ fn refusal(e: &AcceptInviteError) -> HttpResponse {
             "<p>This link is not valid. It may have been replaced by a newer invitation \
              email, or it was already used.</p>\
              <p>Look for the most recent invitation email, or ask whoever invited you to send a new one.</p>",
+        ),
+        AcceptInviteError::Withdrawn => page(
+            StatusCode::BAD_REQUEST,
+            "This invitation was withdrawn",
+            "<p>Whoever invited you has withdrawn this invitation, so the link no longer works.</p>\
+             <p>If you still expect to join, ask them to invite you again.</p>",
         ),
         AcceptInviteError::Expired => page(
             StatusCode::GONE,

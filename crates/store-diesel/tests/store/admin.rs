@@ -28,7 +28,7 @@ store_test! {
         store.migrate().await.unwrap();
         store.migrate().await.unwrap();
         assert_eq!(db.count("SELECT COUNT(*) AS n FROM __diesel_schema_migrations").await, before);
-        assert_eq!(before, 12);
+        assert_eq!(before, 13);
     }
 }
 

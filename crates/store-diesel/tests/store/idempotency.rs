@@ -16,6 +16,7 @@ fn write(t: &Tenant, key: &str, response: &str, at: DateTime<Utc>) -> Idempotenc
             fingerprint: "POST /v1/users/x/resend-invite".into(),
             response: response.into(),
             created_at: at,
+            user_id: None,
         },
         stale_before: at - Duration::hours(24),
     }

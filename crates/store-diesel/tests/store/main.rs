@@ -13,4 +13,5 @@ mod idempotency;
 mod measure;
 mod outbox;
 mod schema_parity;
+mod upgrade;
 mod users;

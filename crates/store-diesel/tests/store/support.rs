@@ -192,7 +192,7 @@ pub fn audit(tenant: TenantId, user: UserId, action: &str, at: DateTime<Utc>) ->
         id: Uuid::now_v7(),
         tenant_id: tenant,
         user_id: Some(user),
-        key_id: ApiKeyId::from_uuid(Uuid::now_v7()),
+        key_id: Some(ApiKeyId::from_uuid(Uuid::now_v7())),
         request_id: RequestId::from_uuid(Uuid::new_v4()),
         action: action.to_owned(),
         outcome: AuditOutcome::Succeeded,
@@ -242,10 +242,12 @@ pub fn new_user(tenant: &Tenant, email: &str, at: DateTime<Utc>) -> (NewUser, In
         status: UserStatus::Invited,
         created_at: at,
         verified_at: None,
+        revoked_at: None,
         invite: Some(Invite {
             expires_at: send.expires_at,
             sends: 1,
             last_sent_at: at,
+            delivery: beckon_ports::Delivery::Queued,
         }),
         version: 0,
     };

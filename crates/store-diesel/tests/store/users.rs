@@ -41,7 +41,7 @@ store_test! {
         }
         // Activate the second user.
         let a = &ids[1];
-        assert_eq!(store.activate(t.id, a.id, 0, t0()).await.unwrap(), WriteOutcome::Applied);
+        assert_eq!(store.activate(&beckon_store_conformance::fixtures::activation(t.id, a.id, 0, t0())).await.unwrap(), WriteOutcome::Applied);
 
         let page1 = store.list(t.id, &all(2)).await.unwrap();
         assert_eq!(page1.iter().map(|u| u.id).collect::<Vec<_>>(), vec![ids[0].id, ids[1].id]);
@@ -103,7 +103,7 @@ store_test! {
         assert!(store.sends_since(a.id, of_b.user.id, t0()).await.unwrap().is_empty());
         let (r, _) = rotation(&a, &of_b.user, 0, t0());
         assert_eq!(store.rotate_invite(&r).await.unwrap(), WriteOutcome::Stale);
-        assert_eq!(store.activate(a.id, of_b.user.id, 0, t0()).await.unwrap(), WriteOutcome::Stale);
+        assert_eq!(store.activate(&beckon_store_conformance::fixtures::activation(a.id, of_b.user.id, 0, t0())).await.unwrap(), WriteOutcome::Stale);
         assert_eq!(store.get(b.id, of_b.user.id).await.unwrap(), Some(of_b.user));
     }
 }
@@ -177,7 +177,7 @@ store_test! {
         store.insert_invited(&new).await.unwrap();
 
         let at = t0() + Duration::hours(1);
-        assert_eq!(store.activate(t.id, new.user.id, 0, at).await.unwrap(), WriteOutcome::Applied);
+        assert_eq!(store.activate(&beckon_store_conformance::fixtures::activation(t.id, new.user.id, 0, at)).await.unwrap(), WriteOutcome::Applied);
         assert_eq!(store.find_by_token(&token.hash()).await.unwrap(), None);
         let user = store.get(t.id, new.user.id).await.unwrap().unwrap();
         assert_eq!(user.status, UserStatus::Active);
@@ -185,7 +185,7 @@ store_test! {
         assert_eq!(user.invite, None);
         assert_eq!(user.version, 1);
         // Neither a second activation nor a resend applies to an active user.
-        assert_eq!(store.activate(t.id, user.id, 1, at).await.unwrap(), WriteOutcome::Stale);
+        assert_eq!(store.activate(&beckon_store_conformance::fixtures::activation(t.id, user.id, 1, at)).await.unwrap(), WriteOutcome::Stale);
         let (r, _) = rotation(&t, &user, 1, at);
         assert_eq!(store.rotate_invite(&r).await.unwrap(), WriteOutcome::Stale);
     }
