@@ -193,20 +193,23 @@ impl Verification {
 
 /// Loads the policies as `serve` would (built in, or the folder `dir`) and
 /// decides the three properties with the solver `cvc5`.
+/// The solver is started first: without it nothing can be proven.
 pub async fn verify(dir: Option<&Path>, cvc5: &Cvc5) -> Result<Verification, VerifyError> {
+    let mut compiler = CedarSymCompiler::new(cvc5.start()?).map_err(solver_error)?;
     let authorizer = CedarAuthorizer::load(dir)?;
     let source = authorizer.summary().source;
     let (schema, policies) = authorizer.schema_and_policies();
-    verify_loaded(source, schema, policies, cvc5).await
+    let result = verify_loaded(source, schema, policies, &mut compiler).await;
+    let _ = compiler.solver_mut().clean_up().await;
+    result
 }
 
 async fn verify_loaded(
     source: String,
     schema: &Schema,
     policies: &PolicySet,
-    cvc5: &Cvc5,
+    compiler: &mut CedarSymCompiler<LocalSolver>,
 ) -> Result<Verification, VerifyError> {
-    let mut compiler = CedarSymCompiler::new(cvc5.start()?).map_err(solver_error)?;
     let envs: Vec<RequestEnv> = schema.request_envs().collect();
     let mut isolation = Property {
         name: TENANT_ISOLATION,
@@ -277,7 +280,6 @@ async fn verify_loaded(
             viewer.counterexample = found.map(|cex| describe(&cex, None));
         }
     }
-    let _ = compiler.solver_mut().clean_up().await;
     Ok(Verification {
         source,
         environments: envs
@@ -395,6 +397,7 @@ impl fmt::Display for Counterexample {
             .entities
             .iter()
             .filter(|e| e.uid != self.principal && e.uid != self.resource)
+            .filter(|e| !e.attrs.is_empty() || !e.parents.is_empty())
             .map(|e| format!("{} {}", e.uid, Attrs(e)))
             .collect();
         if !others.is_empty() {
