@@ -210,7 +210,10 @@ async fn verify_loaded(
     policies: &PolicySet,
     compiler: &mut CedarSymCompiler<LocalSolver>,
 ) -> Result<Verification, VerifyError> {
-    let envs: Vec<RequestEnv> = schema.request_envs().collect();
+    // Sorted, so that the environments and the first counterexample found
+    // are the same from run to run.
+    let mut envs: Vec<RequestEnv> = schema.request_envs().collect();
+    envs.sort_by_key(env_name);
     let mut isolation = Property {
         name: TENANT_ISOLATION,
         statement: "every request the policies permit acts on the principal's own tenant",
@@ -282,12 +285,14 @@ async fn verify_loaded(
     }
     Ok(Verification {
         source,
-        environments: envs
-            .iter()
-            .map(|e| format!("{}, {}, {}", e.principal(), e.action(), e.resource()))
-            .collect(),
+        environments: envs.iter().map(env_name).collect(),
         properties: vec![isolation, no_errors, viewer],
     })
+}
+
+/// `Principal, Action, Resource`.
+fn env_name(env: &RequestEnv) -> String {
+    format!("{}, {}, {}", env.principal(), env.action(), env.resource())
 }
 
 /// The policy permitting exactly the same-tenant requests of `env`, or

@@ -129,6 +129,13 @@ async fn the_default_policies_have_every_property() {
     let v = run(None).await;
     assert_eq!(v.source, "builtin");
     assert_eq!(v.environments.len(), 7, "{:?}", v.environments);
+    let mut sorted = v.environments.clone();
+    sorted.sort();
+    assert_eq!(v.environments, sorted);
+    assert_eq!(
+        v.environments[0],
+        r#"Beckon::ApiKey, Beckon::Action::"DeleteUser", Beckon::User"#
+    );
     let names: Vec<&str> = v.properties.iter().map(|p| p.name).collect();
     assert_eq!(
         names,
