@@ -98,8 +98,13 @@ fn steps(root: &Path, env: &Env) -> Vec<Step> {
         Step::Ladder,
         Step::run(cargo, &["xtask", "deny"]),
         Step::SmtpVenv,
+        Step::run(cargo, &["xtask", "cvc5"]),
         Step::run(cargo, &["test", "--workspace"]),
         Step::run(cargo, &["build", "--release", "-p", "beckon"]),
+        Step::run(
+            cargo,
+            &["run", "--release", "-p", "beckon", "--", "policy", "verify"],
+        ),
         Step::run("python3", &["../shared/contract-smoke.py"])
             .arg(release_binary(root, env.target_dir.clone())),
         Step::run(cargo, &["xtask", "fuzz", "--seconds", "10"]),

@@ -46,6 +46,19 @@ fn the_steps_run_the_commands_of_ci_run_in_its_order() {
         "the SMTP venv is made before the tests"
     );
     assert!(script.contains("export BECKON_TEST_SMTP_PYTHON=\"$PWD/.venv-smtp/bin/python\""));
+    let cvc5 = shown.iter().position(|s| s == "cargo xtask cvc5");
+    assert!(
+        cvc5.is_some() && cvc5 < test,
+        "the solver is installed before the tests"
+    );
+    let release = shown
+        .iter()
+        .position(|s| s == "cargo build --release -p beckon");
+    let verify = shown.iter().position(|s| s.ends_with(" policy verify"));
+    assert!(
+        release.is_some() && release < verify,
+        "the policies are verified by the release build"
+    );
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 mod bench;
 mod ci;
+mod cvc5;
 mod deny;
 mod fuzz;
 mod ladder;
@@ -44,9 +45,13 @@ tasks:
   smtp-venv  create .venv-smtp/ with the pinned aiosmtpd the SMTP tests run
              their test server with (quick when already there); point
              BECKON_TEST_SMTP_PYTHON at .venv-smtp/bin/python to run them
+  cvc5       make sure the cvc5 SMT solver runs (CVC5, or cvc5 on PATH), as
+             `beckon policy verify` and its tests need; when missing, install
+             Debian's package with apt-get (as root)
   ci         run what .ci/run runs, in order: PostgreSQL check, fmt, clippy,
-             ladder, SMTP test server venv, tests (with BECKON_TEST_SMTP_PYTHON
-             set), release build, contract smoke";
+             ladder, SMTP test server venv, cvc5, tests (with
+             BECKON_TEST_SMTP_PYTHON set), release build, policy verify,
+             contract smoke";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -58,6 +63,7 @@ fn main() -> ExitCode {
         Some("ladder") if args.len() == 1 => report(ladder::run(&root)),
         Some("schemathesis") => report(schemathesis::run(&root, &args[1..])),
         Some("smtp-venv") if args.len() == 1 => report(smtp_venv::run(&root)),
+        Some("cvc5") if args.len() == 1 => report(cvc5::run()),
         Some("ci") if args.len() == 1 => ci::run(&root),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");

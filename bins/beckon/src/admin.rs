@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
+use beckon_authz_cedar::verify::{self, Counterexample, Cvc5, Verification, VerifyError};
 use beckon_domain::{CreateApiKey, CreateTenant, RevokeApiKey};
 use beckon_ports::{ApiKeyId, Role, TenantId, TenantName};
 use serde_json::{Value, json};
@@ -93,6 +94,85 @@ pub fn check_policies(cfg: &Config) -> anyhow::Result<Value> {
         "policy_ids": summary.policy_ids,
         "warnings": summary.warnings,
     }))
+}
+
+/// What `beckon policy verify` found: a line per property for people, the
+/// JSON object for programs, and whether every property was proven.
+#[derive(Debug)]
+pub struct Verified {
+    /// `NAME: proven (N request environments)` or `NAME: counterexample: …`.
+    pub lines: Vec<String>,
+    /// `{"source", "environments", "properties": [{"name", "statement",
+    /// "environments", "result", "counterexample"?}], "proven"}`.
+    pub json: Value,
+    /// Whether every property was proven.
+    pub proven: bool,
+}
+
+/// `beckon policy verify`: the active policies' properties, decided by the
+/// solver `cvc5`. A missing solver or a policy set that does not load is an
+/// error; a property that fails is not (it is in [`Verified`]).
+pub async fn verify_policies(cfg: &Config, cvc5: &Cvc5) -> anyhow::Result<Verified> {
+    let verification = verify::verify(cfg.policy_dir.as_deref(), cvc5)
+        .await
+        .map_err(|e| match e {
+            VerifyError::Policy(e) => anyhow!("the policies are invalid:\n{e}"),
+            other => anyhow!(other),
+        })?;
+    Ok(verified(&verification))
+}
+
+fn verified(v: &Verification) -> Verified {
+    let mut lines = Vec::new();
+    let mut properties = Vec::new();
+    for p in &v.properties {
+        let mut entry = json!({
+            "name": p.name,
+            "statement": p.statement,
+            "environments": p.environments,
+        });
+        match &p.counterexample {
+            None => {
+                lines.push(format!(
+                    "{}: proven ({} request environments)",
+                    p.name, p.environments
+                ));
+                entry["result"] = json!("proven");
+            }
+            Some(cex) => {
+                lines.push(format!("{}: counterexample: {cex}", p.name));
+                entry["result"] = json!("counterexample");
+                entry["counterexample"] = counterexample_json(cex);
+            }
+        }
+        properties.push(entry);
+    }
+    Verified {
+        lines,
+        json: json!({
+            "source": v.source,
+            "environments": v.environments,
+            "properties": properties,
+            "proven": v.proven(),
+        }),
+        proven: v.proven(),
+    }
+}
+
+fn counterexample_json(cex: &Counterexample) -> Value {
+    let entities: Vec<Value> = cex
+        .entities
+        .iter()
+        .map(|e| json!({ "uid": e.uid, "attrs": e.attrs, "parents": e.parents }))
+        .collect();
+    json!({
+        "policy": cex.policy,
+        "principal": cex.principal,
+        "action": cex.action,
+        "resource": cex.resource,
+        "entities": entities,
+        "text": cex.to_string(),
+    })
 }
 
 /// Admin commands bring the schema up to date first, so that the walk from

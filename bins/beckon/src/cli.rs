@@ -31,7 +31,7 @@ pub enum Command {
         #[command(subcommand)]
         action: ApiKeyAction,
     },
-    /// Check the policies.
+    /// Check or verify the policies.
     Policy {
         /// What to do with policies.
         #[command(subcommand)]
@@ -78,4 +78,8 @@ pub enum ApiKeyAction {
 pub enum PolicyAction {
     /// Validate the active policies against the schema.
     Check,
+    /// Prove tenant isolation, no evaluation errors and viewer read-only
+    /// for the active policies with the cvc5 solver (`CVC5` or `cvc5` on
+    /// `PATH`); exits non-zero with a counterexample when one fails.
+    Verify,
 }

@@ -7,6 +7,7 @@ use beckon::cli::{ApiKeyAction, Cli, Command, PolicyAction, TenantAction};
 use beckon::config::Config;
 use beckon::system::Sources;
 use beckon::{admin, server, telemetry};
+use beckon_authz_cedar::verify::Cvc5;
 use clap::Parser;
 use clap::error::ErrorKind;
 
@@ -42,7 +43,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command.unwrap_or(Command::Serve), &cfg)) {
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Policy {
+        action: PolicyAction::Verify,
+    } = command
+    {
+        return verify(&runtime, &cfg);
+    }
+    match runtime.block_on(run(command, &cfg)) {
         Ok(Some(out)) => {
             println!("{out}");
             ExitCode::SUCCESS
@@ -50,6 +58,29 @@ fn main() -> ExitCode {
         Ok(None) => ExitCode::SUCCESS,
         Err(e) => {
             // Multi-line only for the policy validator's messages.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `beckon policy verify`: a line per property on stderr, the JSON object on
+/// stdout, and a failure exit when a property has a counterexample.
+fn verify(runtime: &tokio::runtime::Runtime, cfg: &Config) -> ExitCode {
+    let cvc5 = Cvc5::from_var(std::env::var_os("CVC5"));
+    match runtime.block_on(admin::verify_policies(cfg, &cvc5)) {
+        Ok(verified) => {
+            for line in &verified.lines {
+                eprintln!("{line}");
+            }
+            println!("{}", verified.json);
+            if verified.proven {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
@@ -80,5 +111,11 @@ async fn run(command: Command, cfg: &Config) -> anyhow::Result<Option<serde_json
         Command::Policy {
             action: PolicyAction::Check,
         } => admin::check_policies(cfg)?,
+        Command::Policy {
+            action: PolicyAction::Verify,
+        } => {
+            // Handled by `verify`, which prints more than one object.
+            return Err(anyhow::anyhow!("policy verify is not run here"));
+        }
     }))
 }

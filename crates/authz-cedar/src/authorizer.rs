@@ -153,6 +153,12 @@ impl CedarAuthorizer {
         self.memo.as_ref().map(|_| ()).map_err(|why| &**why)
     }
 
+    /// The validated schema and policies (re-keyed by `@id`), for proofs.
+    #[cfg(feature = "verify")]
+    pub(crate) fn schema_and_policies(&self) -> (&Schema, &PolicySet) {
+        (&self.inner.schema, &self.inner.policies)
+    }
+
     /// What was loaded, for `beckon policy check` and the start-up log.
     pub fn summary(&self) -> PolicySummary {
         PolicySummary {

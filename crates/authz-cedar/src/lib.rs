@@ -6,7 +6,8 @@
 //!
 //! The binary calls [`CedarAuthorizer::load`] at start (printing
 //! [`PolicyError`] and refusing to start when it fails) and [`check`] for
-//! `beckon policy check`.
+//! `beckon policy check`; with the feature `verify`, [`verify::verify`] for
+//! `beckon policy verify`.
 #![forbid(unsafe_code)]
 
 mod authorizer;
@@ -15,6 +16,8 @@ mod error;
 mod load;
 mod memo;
 mod request;
+#[cfg(feature = "verify")]
+pub mod verify;
 
 pub use authorizer::{CedarAuthorizer, EVALUATION_ERROR_NOTICE, PolicySummary, check};
 pub use error::PolicyError;
