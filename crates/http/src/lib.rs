@@ -12,6 +12,7 @@ pub mod auth;
 mod body;
 pub mod dto;
 pub mod error;
+pub mod metrics;
 pub mod openapi;
 mod request_context;
 pub mod routes;
@@ -25,7 +26,7 @@ use beckon_domain::Beckon;
 
 pub use error::{ApiError, ErrorBody, shape_errors};
 pub use openapi::ApiDoc;
-pub use request_context::around as request_id;
+pub use request_context::{UNMATCHED, around as request_id};
 
 /// What every handler shares.
 #[derive(Clone)]

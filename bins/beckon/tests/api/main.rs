@@ -15,6 +15,7 @@ mod mounted;
 mod ops;
 #[path = "../common/pg.rs"]
 mod pg;
+mod request_ids;
 mod resend;
 mod shutdown;
 mod unavailable;

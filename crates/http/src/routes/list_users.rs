@@ -45,13 +45,12 @@ pub async fn handle(
     let caller = caller(&req, &state).await?;
     let q: Query = serde_urlencoded::from_str(req.query_string())
         .map_err(|_| ApiError::invalid("query", "The query string could not be parsed."))?;
-    let status =
-        match q.status.as_deref() {
-            None => None,
-            Some(s) => Some(UserStatus::parse(s).ok_or_else(|| {
-                ApiError::invalid("status", "status must be `invited`, `active` or `revoked`.")
-            })?),
-        };
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s) => Some(UserStatus::parse(s).ok_or_else(|| {
+            ApiError::invalid("status", "status must be `invited`, `active` or `revoked`.")
+        })?),
+    };
     let limit = match q.limit.as_deref() {
         None => DEFAULT_LIMIT,
         Some(l) => l
