@@ -296,6 +296,7 @@ fn serve_refuses_to_start_with_an_invalid_policy_set() {
         .cmd(&["serve"])
         .env("BECKON_POLICY_DIR", &dir)
         .env("BECKON_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .env("BECKON_METRICS_LISTEN", "off")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -327,6 +328,7 @@ async fn serve_answers_with_keys_made_by_the_cli_and_stops_gracefully_on_sigterm
     let mut child = env
         .cmd(&["serve"])
         .env("BECKON_LISTEN", format!("127.0.0.1:{port}"))
+        .env("BECKON_METRICS_LISTEN", "off")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -32,6 +32,7 @@ async fn serve_logs_at_debug_contain_no_address_token_or_key() {
         )
         .env("BECKON_MAILER", format!("file://{}", mail.display()))
         .env("BECKON_LISTEN", format!("127.0.0.1:{port}"))
+        .env("BECKON_METRICS_LISTEN", "off")
         .env("BECKON_RESEND_COOLDOWN", "0s")
         .env("BECKON_LOG", "debug")
         .args(args);

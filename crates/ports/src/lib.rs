@@ -34,6 +34,7 @@ pub mod mail;
 #[cfg(any(test, feature = "mocks"))]
 pub mod manual_clock;
 pub mod model;
+pub mod outbox_stats;
 pub mod secrets;
 pub mod store;
 pub mod time;
@@ -50,6 +51,7 @@ pub use model::{
     IdempotencyWrite, Invite, InviteEmail, InviteSend, ListQuery, NewUser, OutboxMessage,
     Principal, Rotation, Settlement, Tenant, User, UserStatus, WriteOutcome,
 };
+pub use outbox_stats::{OutboxBacklog, OutboxKind, OutboxStats};
 pub use secrets::{InviteToken, NewApiKey, PresentedApiKey, SecretHash};
 pub use store::{
     ApiKeyRepo, AuditLog, Health, IdempotencyStore, OutboxRepo, Storage, TenantRepo, UserRepo,
@@ -67,6 +69,8 @@ pub use mail::MockMailer;
 /// it to their own dependencies (feature `mocks`).
 #[cfg(any(test, feature = "mocks"))]
 pub use mockall;
+#[cfg(any(test, feature = "mocks"))]
+pub use outbox_stats::MockOutboxStats;
 #[cfg(any(test, feature = "mocks"))]
 pub use store::{
     MockApiKeyRepo, MockAuditLog, MockHealth, MockIdempotencyStore, MockOutboxRepo, MockTenantRepo,

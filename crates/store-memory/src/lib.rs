@@ -98,6 +98,7 @@
 
 mod admin;
 mod outbox;
+mod outbox_stats;
 mod state;
 mod users;
 

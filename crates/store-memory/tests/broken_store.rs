@@ -5,9 +5,9 @@
 use async_trait::async_trait;
 use beckon_ports::{
     ApiKeyId, ApiKeyRecord, ApiKeyRepo, AuditEntry, AuditLog, ClaimedMessage, Health,
-    IdempotencyKey, IdempotencyRecord, IdempotencyStore, ListQuery, NewUser, OutboxRepo, Rotation,
-    SecretHash, Settlement, StoreError, Tenant, TenantId, TenantRepo, User, UserId, UserRepo,
-    WriteOutcome,
+    IdempotencyKey, IdempotencyRecord, IdempotencyStore, ListQuery, NewUser, OutboxBacklog,
+    OutboxRepo, OutboxStats, Rotation, SecretHash, Settlement, StoreError, Tenant, TenantId,
+    TenantRepo, User, UserId, UserRepo, WriteOutcome,
 };
 use beckon_store_conformance::{contracts, run_all};
 use beckon_store_memory::MemoryStore;
@@ -116,6 +116,13 @@ impl OutboxRepo for Careless {
         outcomes: &[Settlement],
     ) -> Result<usize, StoreError> {
         self.0.settle(lease_until, at, outcomes).await
+    }
+}
+
+#[async_trait]
+impl OutboxStats for Careless {
+    async fn backlog(&self) -> Result<Vec<OutboxBacklog>, StoreError> {
+        self.0.backlog().await
     }
 }
 
