@@ -154,3 +154,96 @@ pub fn bind(listen: SocketAddr, exporter: Exporter) -> anyhow::Result<MetricsSer
         server,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use beckon_ports::{ManualClock, MockOutboxStats, OutboxBacklog, OutboxKind, StoreError};
+    use chrono::{DateTime, TimeDelta};
+
+    use super::*;
+
+    /// Scrapes `outbox` at `now` with a recorder of the test's own.
+    fn scrape(outbox: MockOutboxStats, now: DateTime<chrono::Utc>) -> String {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let exporter = Exporter {
+            handle: recorder.handle(),
+            outbox: Arc::new(outbox),
+            clock: Arc::new(ManualClock::new(now)),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        metrics::with_local_recorder(&recorder, || runtime.block_on(exporter.scrape()))
+    }
+
+    #[test]
+    fn a_scrape_samples_the_backlog_and_the_oldest_messages_age() {
+        let now = DateTime::UNIX_EPOCH + TimeDelta::days(1);
+        let mut outbox = MockOutboxStats::new();
+        outbox.expect_backlog().times(1).returning(move || {
+            Ok(vec![OutboxBacklog {
+                kind: OutboxKind::Email,
+                pending: 3,
+                oldest_queued_at: Some(now - TimeDelta::milliseconds(90_500)),
+            }])
+        });
+        let text = scrape(outbox, now);
+        assert!(
+            text.contains("beckon_outbox_pending{kind=\"email\"} 3\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("beckon_outbox_oldest_pending_seconds{kind=\"email\"} 90.5\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_empty_outbox_has_no_age() {
+        let mut outbox = MockOutboxStats::new();
+        outbox.expect_backlog().returning(|| {
+            Ok(vec![OutboxBacklog {
+                kind: OutboxKind::Email,
+                pending: 0,
+                oldest_queued_at: None,
+            }])
+        });
+        let text = scrape(outbox, DateTime::UNIX_EPOCH);
+        assert!(
+            text.contains("beckon_outbox_pending{kind=\"email\"} 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("beckon_outbox_oldest_pending_seconds{kind=\"email\"} 0\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_backlog_that_cannot_be_read_leaves_the_rest_served() {
+        let mut outbox = MockOutboxStats::new();
+        outbox.expect_backlog().returning(|| {
+            Err(StoreError::Unavailable(anyhow::anyhow!(
+                "connection refused"
+            )))
+        });
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let exporter = Exporter {
+            handle: recorder.handle(),
+            outbox: Arc::new(outbox),
+            clock: Arc::new(ManualClock::new(DateTime::UNIX_EPOCH)),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let text = metrics::with_local_recorder(&recorder, || {
+            metrics::counter!(REQUESTS_TOTAL, "route" => "/healthz").increment(1);
+            runtime.block_on(exporter.scrape())
+        });
+        assert!(
+            text.contains("beckon_http_requests_total{route=\"/healthz\"} 1"),
+            "{text}"
+        );
+        assert!(!text.contains(OUTBOX_PENDING), "{text}");
+    }
+}
