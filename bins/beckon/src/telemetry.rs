@@ -22,13 +22,14 @@ pub fn init(filter: &str, format: LogFormat) -> Result<(), ConfigError> {
             .with_target(false)
             .try_init(),
         // One object a line: timestamp, level, target, the event's fields
-        // (`message` among them) at the top, and the current span's fields
-        // (the request's `request_id`) under `span`.
+        // (`message` among them) at the top, the innermost span's fields
+        // under `span` and every enclosing span's under `spans`, so that a
+        // use case's line inside a request carries its `request_id` too.
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
             .with_current_span(true)
-            .with_span_list(false)
+            .with_span_list(true)
             .try_init(),
     };
     Ok(())
