@@ -148,7 +148,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/healthz").route(web::get().to(routes::ops::healthz)))
     .service(web::resource("/readyz").route(web::get().to(routes::ops::readyz)))
-    .service(web::resource("/openapi.json").route(web::get().to(routes::ops::openapi)));
+    .service(web::resource("/openapi.json").route(web::get().to(routes::ops::openapi)))
+    .service(web::resource("/docs").route(web::get().to(routes::docs::page)))
+    .service(
+        web::resource(routes::docs::SCRIPT_PATH).route(web::get().to(routes::docs::rapidoc_js)),
+    );
 }
 
 /// The answer to a path no route matches: 404 `not_found` in the error

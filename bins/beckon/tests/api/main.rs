@@ -7,6 +7,7 @@
 
 mod accept;
 mod auth;
+mod docs;
 mod helpers;
 mod idempotency;
 mod isolation;

@@ -104,3 +104,10 @@ async fn a_known_path_with_the_wrong_method_answers_405_to_anyone(backend: Backe
         assert_error(resp, 405, "method_not_allowed").await;
     }
 }
+
+on_both_backends!(metrics_are_never_served_on_the_api_listener);
+async fn metrics_are_never_served_on_the_api_listener(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let resp = app.get("/metrics").send().await.unwrap();
+    assert_error(resp, 404, "not_found").await;
+}

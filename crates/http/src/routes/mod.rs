@@ -1,6 +1,7 @@
 //! One file per route.
 
 pub mod accept_invite;
+pub mod docs;
 pub mod invite_page;
 pub mod invite_user;
 pub mod list_users;
