@@ -58,8 +58,11 @@ mod tests {
     use super::*;
     use crate::test_support::{principal, tenant_a};
 
-    /// Every counter recorded by `f`, as `(name, sorted labels, value)`.
-    fn counters(f: impl FnOnce()) -> Vec<(String, Vec<(String, String)>, u64)> {
+    /// A counter: name, sorted labels, value.
+    type Counted = (String, Vec<(String, String)>, u64);
+
+    /// Every counter recorded by `f`.
+    fn counters(f: impl FnOnce()) -> Vec<Counted> {
         let recorder = DebuggingRecorder::new();
         let snapshotter = recorder.snapshotter();
         metrics::with_local_recorder(&recorder, f);

@@ -1,7 +1,7 @@
 //! `OutboxStats`: the backlog counts exactly the pending messages (due,
 //! leased or waiting for a retry) and names the oldest one's queueing time.
 
-use beckon_ports::{OutboxBacklog, OutboxKind, OutboxStats};
+use beckon_ports::{OutboxBacklog, OutboxKind};
 use chrono::{DateTime, Duration, Utc};
 use futures_util::FutureExt;
 
