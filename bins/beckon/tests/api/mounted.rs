@@ -304,7 +304,8 @@ async fn mounted_beckon_echoes_a_sent_request_id_and_mints_one_when_none_is_sent
         assert_eq!(b.request_id.as_deref(), Some("req-42.a:b_c"), "{path}");
         assert_eq!(m.request_id.as_deref(), Some("req-42.a:b_c"), "{path}");
 
-        for sent in [None, Some("has spaces")] {
+        let too_long = "r".repeat(201);
+        for sent in [None, Some(too_long.as_str())] {
             let (b, m) = same_answer(path, &bundled, &mounted, |s| match sent {
                 Some(id) => s.get(path).header("X-Request-ID", id),
                 None => s.get(path),
