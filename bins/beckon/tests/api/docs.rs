@@ -7,7 +7,7 @@ use reqwest::Url;
 use crate::helpers::{Backend, on_both_backends, spawn_app};
 
 /// The values of every `name="…"` attribute in `html`.
-fn attributes(html: &str, name: &str) -> Vec<String> {
+pub(crate) fn attributes(html: &str, name: &str) -> Vec<String> {
     let needle = format!(" {name}=\"");
     let mut out = Vec::new();
     let mut rest = html;

@@ -393,3 +393,27 @@ async fn the_openapi_document_under_the_prefix_names_the_prefix_as_its_server(ba
     assert_eq!(b, m, "otherwise the same document");
     host.stop().await;
 }
+
+on_both_backends!(a_mounted_docs_page_loads_its_script_and_spec_under_the_prefix);
+async fn a_mounted_docs_page_loads_its_script_and_spec_under_the_prefix(backend: Backend) {
+    let (_app, host, _bundled, mounted) = bundled_and_mounted(backend).await;
+    let page = reqwest::Url::parse(&format!("{}/docs", mounted.base)).unwrap();
+    let resp = mounted.get("/docs").send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    let references: Vec<String> = crate::docs::attributes(&html, "src")
+        .into_iter()
+        .chain(crate::docs::attributes(&html, "spec-url"))
+        .collect();
+    assert_eq!(references.len(), 2, "{html}");
+    for reference in references {
+        let url = page.join(&reference).unwrap();
+        assert!(
+            url.path().starts_with(&format!("{PREFIX}/")),
+            "{reference} resolves outside the prefix: {url}"
+        );
+        let resp = mounted.client.get(url.clone()).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{url}");
+    }
+    host.stop().await;
+}
