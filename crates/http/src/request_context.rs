@@ -100,7 +100,62 @@ fn method_label(method: &Method) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use actix_web::test as actix_test;
+    use actix_web::{App, HttpResponse, web};
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
     use super::*;
+
+    #[actix_web::test]
+    async fn requests_are_counted_by_route_template_and_unknown_paths_as_unmatched() {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let _guard = metrics::set_default_local_recorder(&recorder);
+        // Mounted under a prefix, as a host would.
+        let app = actix_test::init_service(
+            App::new().service(
+                web::scope("/invites")
+                    .route("/users/{id}", web::get().to(|| async { "ok" }))
+                    .default_service(web::to(|| async { HttpResponse::NotFound().finish() }))
+                    .wrap_fn(around),
+            ),
+        )
+        .await;
+        for path in ["/invites/users/1", "/invites/users/2", "/invites/nope/3"] {
+            let req = actix_test::TestRequest::get().uri(path).to_request();
+            let _ = actix_test::call_service(&app, req).await;
+        }
+        let mut counted: Vec<(Vec<(String, String)>, u64)> = snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .filter_map(|(key, _, _, value)| match value {
+                DebugValue::Counter(n) if key.key().name() == crate::metrics::REQUESTS_TOTAL => {
+                    let labels = key
+                        .key()
+                        .labels()
+                        .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                        .collect();
+                    Some((labels, n))
+                }
+                _ => None,
+            })
+            .collect();
+        counted.sort();
+        let labels = |route: &str, status: &str| {
+            [("route", route), ("method", "GET"), ("status", status)]
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            counted,
+            vec![
+                (labels("/invites/users/{id}", "200"), 2),
+                (labels(UNMATCHED, "404"), 1),
+            ]
+        );
+    }
 
     #[test]
     fn standard_methods_keep_their_name_and_any_other_is_other() {
