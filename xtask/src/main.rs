@@ -43,7 +43,8 @@ tasks:
              minutes; fails on any failure (options: --max-examples N,
              --seed N)
   smtp-venv  create .venv-smtp/ with the pinned aiosmtpd the SMTP tests run
-             their test server with (quick when already there); point
+             their test server with and the prometheus_client the metrics
+             test parses /metrics with (quick when already there); point
              BECKON_TEST_SMTP_PYTHON at .venv-smtp/bin/python to run them
   cvc5       make sure the cvc5 SMT solver runs (CVC5, or cvc5 on PATH), as
              `beckon policy verify` and its tests need; when missing, install

@@ -440,6 +440,7 @@ impl Beckon {
                 ),
                 ("BECKON_MAILER", format!("file://{}", mail.display())),
                 ("BECKON_LISTEN", format!("127.0.0.1:{port}")),
+                ("BECKON_METRICS_LISTEN", "off".into()),
                 (
                     "BECKON_ACCEPT_URL",
                     format!("http://127.0.0.1:{port}/invite?token={{token}}"),

@@ -1,6 +1,8 @@
-//! `cargo xtask smtp-venv`: the Python virtual environment with aiosmtpd
-//! that the SMTP tests start their test server with (`.venv-smtp/` at the
-//! workspace root). Quick and changes nothing when it is already there.
+//! `cargo xtask smtp-venv`: the Python virtual environment of the tests
+//! that need Python (`.venv-smtp/` at the workspace root): aiosmtpd, that
+//! the SMTP tests start their test server with, and prometheus_client,
+//! whose parser the metrics test reads `/metrics` with. Quick and changes
+//! nothing when it is already there.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -11,8 +13,14 @@ use anyhow::{Context, bail};
 /// The folder, relative to the workspace root.
 pub const VENV_DIR: &str = ".venv-smtp";
 
-/// What is installed, pinned (aiosmtpd and what it depends on).
-const REQUIREMENTS: [&str; 3] = ["aiosmtpd==1.4.6", "atpublic==9.0.0", "attrs==26.1.0"];
+/// What is installed, pinned (aiosmtpd and what it depends on;
+/// prometheus_client, which depends on nothing).
+const REQUIREMENTS: [&str; 4] = [
+    "aiosmtpd==1.4.6",
+    "atpublic==9.0.0",
+    "attrs==26.1.0",
+    "prometheus-client==0.26.0",
+];
 
 /// The Python the venv is made with.
 const BASE_PYTHON: &str = "python3";
@@ -52,7 +60,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     )?;
     if !has_requirements(&python) {
         bail!(
-            "{} still does not import the pinned aiosmtpd",
+            "{} still does not import the pinned aiosmtpd and prometheus_client",
             python.display()
         );
     }
@@ -60,14 +68,19 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Whether `python` imports aiosmtpd at the pinned version.
+/// Whether `python` has every pinned package at its pinned version, and
+/// imports aiosmtpd and prometheus_client.
 fn has_requirements(python: &Path) -> bool {
-    let pinned = REQUIREMENTS
+    let pins: Vec<String> = REQUIREMENTS
         .iter()
-        .find_map(|r| r.strip_prefix("aiosmtpd=="))
-        .unwrap_or_default();
-    let check =
-        format!("import sys, aiosmtpd; sys.exit(0 if aiosmtpd.__version__ == {pinned:?} else 1)");
+        .filter_map(|r| r.split_once("=="))
+        .map(|(name, version)| format!("({name:?}, {version:?})"))
+        .collect();
+    let check = format!(
+        "import sys, importlib.metadata as m, aiosmtpd, prometheus_client\n\
+         sys.exit(0 if all(m.version(n) == v for n, v in [{}]) else 1)",
+        pins.join(", ")
+    );
     Command::new(python)
         .args([OsStr::new("-c"), OsStr::new(&check)])
         .stdout(std::process::Stdio::null())

@@ -38,6 +38,20 @@ pub struct Config {
     pub policy_dir: Option<PathBuf>,
     /// `BECKON_LOG`.
     pub log: String,
+    /// `BECKON_LOG_FORMAT`.
+    pub log_format: LogFormat,
+    /// `BECKON_METRICS_LISTEN`: where `GET /metrics` is served; `None`
+    /// (`off`) serves no metrics.
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+/// How log lines are written (`BECKON_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `text`: one human-readable line an event.
+    Text,
+    /// `json`: one JSON object a line.
+    Json,
 }
 
 impl fmt::Debug for Config {
@@ -56,6 +70,8 @@ impl fmt::Debug for Config {
             resend_daily_limit,
             policy_dir,
             log,
+            log_format,
+            metrics_listen,
         } = self;
         f.debug_struct("Config")
             .field("database_url", &redact_url(database_url))
@@ -70,6 +86,8 @@ impl fmt::Debug for Config {
             .field("resend_daily_limit", resend_daily_limit)
             .field("policy_dir", policy_dir)
             .field("log", log)
+            .field("log_format", log_format)
+            .field("metrics_listen", metrics_listen)
             .finish()
     }
 }
@@ -169,6 +187,8 @@ const SETTINGS: &[(&str, &str)] = &[
     ("RESEND_DAILY_LIMIT", "5"),
     ("POLICY_DIR", ""),
     ("LOG", "info"),
+    ("LOG_FORMAT", "text"),
+    ("METRICS_LISTEN", "127.0.0.1:9464"),
 ];
 
 impl Config {
@@ -240,6 +260,25 @@ impl Config {
                 "must be a whole number (0 turns it off)",
             )
         })?;
+        let log_format = match get("LOG_FORMAT").as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(err(
+                    &var("LOG_FORMAT"),
+                    format!("{other:?} is neither text nor json"),
+                ));
+            }
+        };
+        let metrics_listen = match get("METRICS_LISTEN").as_str() {
+            "off" => None,
+            addr => Some(addr.parse().map_err(|_| {
+                err(
+                    &var("METRICS_LISTEN"),
+                    "not an address like 127.0.0.1:9464 (or off)",
+                )
+            })?),
+        };
         let policy_dir = Some(get("POLICY_DIR"))
             .filter(|p| !p.is_empty())
             .map(PathBuf::from);
@@ -256,6 +295,8 @@ impl Config {
             resend_daily_limit: daily,
             policy_dir,
             log: get("LOG"),
+            log_format,
+            metrics_listen,
         })
     }
 }
@@ -328,6 +369,27 @@ mod tests {
         assert_eq!(c.resend_daily_limit, 5);
         assert_eq!(c.policy_dir, None);
         assert_eq!(c.log, "info");
+        assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!(
+            c.metrics_listen.map(|a| a.to_string()).as_deref(),
+            Some("127.0.0.1:9464")
+        );
+    }
+
+    #[test]
+    fn the_log_format_is_text_or_json() {
+        for (raw, format) in [("text", LogFormat::Text), ("json", LogFormat::Json)] {
+            let c = Config::from_vars(&vars(&[("BECKON_LOG_FORMAT", raw)])).unwrap();
+            assert_eq!(c.log_format, format);
+        }
+    }
+
+    #[test]
+    fn metrics_listen_takes_an_address_or_off() {
+        let c = Config::from_vars(&vars(&[("BECKON_METRICS_LISTEN", "0.0.0.0:9100")])).unwrap();
+        assert_eq!(c.metrics_listen, Some("0.0.0.0:9100".parse().unwrap()));
+        let c = Config::from_vars(&vars(&[("BECKON_METRICS_LISTEN", "off")])).unwrap();
+        assert_eq!(c.metrics_listen, None);
     }
 
     #[test]
@@ -352,6 +414,13 @@ mod tests {
             ("BECKON_DATABASE_MAX_CONNECTIONS", "0"),
             ("BECKON_DATABASE_ACQUIRE_TIMEOUT", "0s"),
             ("BECKON_DATABASE_URL", ""),
+            ("BECKON_LOG_FORMAT", "JSON"),
+            ("BECKON_LOG_FORMAT", "logfmt"),
+            ("BECKON_LOG_FORMAT", ""),
+            ("BECKON_METRICS_LISTEN", "localhost:9464"),
+            ("BECKON_METRICS_LISTEN", "9464"),
+            ("BECKON_METRICS_LISTEN", ""),
+            ("BECKON_METRICS_LISTEN", "OFF"),
         ] {
             let e = Config::from_vars(&vars(&[(name, value)])).unwrap_err();
             assert_eq!(e.variable, name, "{value:?}");

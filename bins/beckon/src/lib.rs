@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod cli;
 pub mod config;
+pub mod exporter;
 pub mod server;
 pub mod system;
 pub mod telemetry;

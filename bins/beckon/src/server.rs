@@ -1,8 +1,9 @@
-//! `beckon serve`: the HTTP server and the outbox worker, started together
-//! and stopped together (gracefully: in-flight requests finish, the worker
-//! finishes the batch it is sending).
+//! `beckon serve`: the HTTP server, the outbox worker and the metrics
+//! listener, started together and stopped together (gracefully: in-flight
+//! requests finish, the worker finishes the batch it is sending).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use actix_web::HttpServer;
 use actix_web::dev::ServerHandle;
@@ -12,6 +13,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::exporter::{self, Exporter};
 use crate::system::Sources;
 use crate::{wiring, worker};
 
@@ -23,6 +25,14 @@ pub struct Running {
     server: JoinHandle<std::io::Result<()>>,
     worker: JoinHandle<()>,
     stop_worker: oneshot::Sender<()>,
+    metrics: Option<Metrics>,
+}
+
+/// The metrics listener of a running server.
+struct Metrics {
+    addr: SocketAddr,
+    handle: ServerHandle,
+    server: JoinHandle<std::io::Result<()>>,
 }
 
 /// Options that only tests change.
@@ -45,9 +55,40 @@ impl Default for ServeOptions {
 
 /// Migrates, binds and starts serving and delivering, with time and
 /// randomness from `sources` (`Sources::system()` for `beckon serve`).
+/// With `BECKON_METRICS_LISTEN` set it also installs the Prometheus
+/// recorder and serves `GET /metrics` there.
 pub async fn start(cfg: &Config, opts: ServeOptions, sources: &Sources) -> anyhow::Result<Running> {
-    let (beckon, _store) = wiring::application(cfg, sources).await?;
-    start_with(beckon, cfg.listen, opts)
+    let (beckon, store) = wiring::application(cfg, sources).await?;
+    // Bound before the API so that a taken metrics port stops the start
+    // before anything is served.
+    let metrics = match cfg.metrics_listen {
+        Some(listen) => {
+            let exporter = Exporter {
+                handle: exporter::install()?,
+                outbox: Arc::new(store),
+                clock: sources.clock.clone(),
+            };
+            let bound = exporter::bind(listen, exporter)?;
+            tracing::info!(addr = %bound.addr, "serving metrics");
+            Some(Metrics {
+                addr: bound.addr,
+                handle: bound.handle,
+                server: tokio::spawn(bound.server),
+            })
+        }
+        None => None,
+    };
+    let mut running = match start_with(beckon, cfg.listen, opts) {
+        Ok(running) => running,
+        Err(e) => {
+            if let Some(m) = metrics {
+                m.handle.stop(false).await;
+            }
+            return Err(e);
+        }
+    };
+    running.metrics = metrics;
+    Ok(running)
 }
 
 /// Starts serving `beckon` on `listen` and delivering its outbox
@@ -86,15 +127,26 @@ pub fn start_with(
         server: tokio::spawn(server),
         worker,
         stop_worker,
+        metrics: None,
     })
 }
 
 impl Running {
-    /// Waits until the server stops (on a signal), then stops the worker.
+    /// Where `GET /metrics` is served, when it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|m| m.addr)
+    }
+
+    /// Waits until the server stops (on a signal), then stops the worker
+    /// and the metrics listener.
     pub async fn wait(self) -> anyhow::Result<()> {
         let result = self.server.await;
         let _ = self.stop_worker.send(());
         let _ = self.worker.await;
+        if let Some(m) = self.metrics {
+            m.handle.stop(true).await;
+            let _ = m.server.await;
+        }
         tracing::info!("stopped");
         result??;
         Ok(())

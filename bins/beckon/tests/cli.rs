@@ -255,6 +255,8 @@ fn a_bad_configuration_value_stops_the_process_naming_the_variable() {
         ("BECKON_RESEND_COOLDOWN", "soon"),
         ("BECKON_RESEND_DAILY_LIMIT", "-1"),
         ("BECKON_LISTEN", "localhost"),
+        ("BECKON_LOG_FORMAT", "xml"),
+        ("BECKON_METRICS_LISTEN", "nowhere"),
     ] {
         for args in [
             &["migrate"][..],
@@ -296,6 +298,7 @@ fn serve_refuses_to_start_with_an_invalid_policy_set() {
         .cmd(&["serve"])
         .env("BECKON_POLICY_DIR", &dir)
         .env("BECKON_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .env("BECKON_METRICS_LISTEN", "off")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -307,6 +310,29 @@ fn serve_refuses_to_start_with_an_invalid_policy_set() {
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     assert!(stderr.contains("no_such_attribute"), "{stderr}");
+}
+
+#[test]
+fn serve_refuses_to_start_when_the_metrics_port_is_taken() {
+    let env = Env::new();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let metrics = taken.local_addr().unwrap();
+    let mut child = env
+        .cmd(&["serve"])
+        .env("BECKON_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .env("BECKON_METRICS_LISTEN", metrics.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_for_exit(&mut child, Duration::from_secs(30));
+    reap(&mut child);
+    let status = status.expect("serve exits on its own");
+    assert!(!status.success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("BECKON_METRICS_LISTEN"), "{stderr}");
+    drop(taken);
 }
 
 fn free_port() -> u16 {
@@ -327,6 +353,7 @@ async fn serve_answers_with_keys_made_by_the_cli_and_stops_gracefully_on_sigterm
     let mut child = env
         .cmd(&["serve"])
         .env("BECKON_LISTEN", format!("127.0.0.1:{port}"))
+        .env("BECKON_METRICS_LISTEN", "off")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

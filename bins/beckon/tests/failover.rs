@@ -181,6 +181,7 @@ async fn with_the_primary_gone_and_the_standby_promoted_beckon_answers_503_then_
     let _serve = Serve(
         beckon(&url, tmp.path(), &["serve"])
             .env("BECKON_LISTEN", format!("127.0.0.1:{port}"))
+            .env("BECKON_METRICS_LISTEN", "off")
             .env(
                 "BECKON_MAILER",
                 format!("file://{}", tmp.path().join("mail").display()),

@@ -112,6 +112,7 @@ fn serve(
     let mailer = format!("file://{}", mail_dir.display());
     let child = beckon(db, dir, settings, &["serve"])
         .env("BECKON_LISTEN", &listen)
+        .env("BECKON_METRICS_LISTEN", "off")
         .env("BECKON_MAILER", &mailer)
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())

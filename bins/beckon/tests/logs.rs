@@ -1,5 +1,7 @@
 //! The logs of a real `beckon serve` never contain an email address, an
-//! invite token or an API key — at `debug`, with every crate's debug lines.
+//! invite token or an API key — at `debug`, with every crate's debug lines,
+//! as text and as JSON (`BECKON_LOG_FORMAT=json`: every line one object,
+//! the request line carrying the caller's request id).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::TcpListener;
@@ -16,8 +18,21 @@ fn free_port() -> u16 {
         .port()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_logs_at_debug_contain_no_address_token_or_key() {
+/// What one run of the flow logged, and what must not be in it.
+struct Logged {
+    /// Everything `serve` wrote to stderr.
+    stderr: String,
+    /// `(what, text)` pairs that must appear nowhere.
+    secrets: Vec<(&'static str, String)>,
+}
+
+/// The request id the resend is sent with.
+const RESEND_REQUEST_ID: &str = "resend 42/x";
+
+/// Runs `beckon serve` with `BECKON_LOG=debug` and the given log format
+/// through an invite, a resend, the page, an accept and a failed
+/// authentication, stops it and answers what it logged.
+async fn run_flow(format: &str) -> Logged {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let mail = dir.path().join("mail");
@@ -32,8 +47,10 @@ async fn serve_logs_at_debug_contain_no_address_token_or_key() {
         )
         .env("BECKON_MAILER", format!("file://{}", mail.display()))
         .env("BECKON_LISTEN", format!("127.0.0.1:{port}"))
+        .env("BECKON_METRICS_LISTEN", "off")
         .env("BECKON_RESEND_COOLDOWN", "0s")
         .env("BECKON_LOG", "debug")
+        .env("BECKON_LOG_FORMAT", format)
         .args(args);
         c
     };
@@ -83,6 +100,7 @@ async fn serve_logs_at_debug_contain_no_address_token_or_key() {
         .unwrap();
     let id = user["id"].as_str().unwrap();
     let resent = auth(client.post(format!("{base}/v1/users/{id}/resend-invite")))
+        .header("X-Request-ID", RESEND_REQUEST_ID)
         .send()
         .await
         .unwrap();
@@ -144,19 +162,86 @@ async fn serve_logs_at_debug_contain_no_address_token_or_key() {
     .await
     .unwrap();
 
-    assert!(
-        out.contains("invite resent"),
-        "the logs are captured: {out}"
-    );
-    let secret_part = key.rsplit_once('_').map_or(key.as_str(), |(_, s)| s);
-    for (what, needle) in [
-        ("the email address", email),
-        ("the local part", "grace.hopper"),
-        ("the token", token.as_str()),
-        ("the API key", key.as_str()),
-        ("the key's secret part", secret_part),
-    ] {
-        assert!(!needle.is_empty());
-        assert!(!out.contains(needle), "the logs contain {what}");
+    // `bk_<id>_<secret>`: the secret may itself hold `_`, so split twice
+    // from the left.
+    let secret_part = key.splitn(3, '_').nth(2).unwrap_or(&key).to_owned();
+    assert!(secret_part.len() >= 40, "{secret_part}");
+    Logged {
+        stderr: out,
+        secrets: vec![
+            ("the email address", email.to_owned()),
+            ("the local part", "grace.hopper".to_owned()),
+            ("the token", token),
+            ("the API key", key.clone()),
+            ("the key's secret part", secret_part),
+        ],
     }
+}
+
+fn assert_no_secrets(logged: &Logged) {
+    for (what, needle) in &logged.secrets {
+        assert!(!needle.is_empty());
+        assert!(
+            !logged.stderr.contains(needle.as_str()),
+            "the logs contain {what}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_logs_at_debug_contain_no_address_token_or_key() {
+    let logged = run_flow("text").await;
+    assert!(
+        logged.stderr.contains("invite resent"),
+        "the logs are captured: {}",
+        logged.stderr
+    );
+    assert_no_secrets(&logged);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_are_one_object_a_line_with_the_request_id_and_no_secret() {
+    let logged = run_flow("json").await;
+    assert_no_secrets(&logged);
+    let lines: Vec<Value> = logged
+        .stderr
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    assert!(lines.len() > 5, "{}", logged.stderr);
+    for line in &lines {
+        let obj = line
+            .as_object()
+            .unwrap_or_else(|| panic!("not an object: {line}"));
+        for field in ["timestamp", "level", "target", "message"] {
+            assert!(obj.contains_key(field), "no {field}: {line}");
+        }
+    }
+    assert!(lines.iter().any(|l| l["message"] == "invite resent"));
+    // The resend's request line: method, route template, status, latency,
+    // in the span that carries the id the caller sent.
+    let request = lines
+        .iter()
+        .find(|l| l["message"] == "request" && l["span"]["request_id"] == RESEND_REQUEST_ID)
+        .unwrap_or_else(|| panic!("no request line for the resend: {}", logged.stderr));
+    assert_eq!(request["method"], "POST");
+    assert_eq!(request["route"], "/v1/users/{id}/resend-invite");
+    assert_eq!(request["status"], 200);
+    assert!(
+        request["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0),
+        "{request}"
+    );
+    // The use case's own line is inside the same request's span.
+    let in_request = |l: &Value| {
+        l["spans"]
+            .as_array()
+            .is_some_and(|spans| spans.iter().any(|s| s["request_id"] == RESEND_REQUEST_ID))
+    };
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["message"] == "invite resent" && in_request(l)),
+        "{}",
+        logged.stderr
+    );
 }

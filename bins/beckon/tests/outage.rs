@@ -181,6 +181,8 @@ impl Outage {
         let tmp = tempfile::tempdir().unwrap();
         let mail_dir = tmp.path().join("mail");
         let mut cfg = Config::from_vars(&HashMap::new()).unwrap();
+        // No metrics listener: tests run side by side.
+        cfg.metrics_listen = None;
         cfg.database_url = with_host_port(db.url(), &proxy.addr.to_string());
         cfg.database_max_connections = 4;
         cfg.database_acquire_timeout = Duration::from_secs(1);

@@ -167,6 +167,7 @@ impl Server {
         let log = dir.join("serve.log");
         let child = beckon(db, dir, &["serve"])
             .env("BECKON_LISTEN", format!("127.0.0.1:{port}"))
+            .env("BECKON_METRICS_LISTEN", "off")
             .env("BECKON_MAILER", format!("file://{}", mail_dir.display()))
             .env("BECKON_ACCEPT_URL", format!("{base}{LINK_MARK}{{token}}"))
             .env("BECKON_RESEND_COOLDOWN", "0s")

@@ -55,6 +55,8 @@ impl App {
         let tmp = tempfile::tempdir().unwrap();
         let db = tmp.path().join("beckon.db");
         let mut cfg = Config::from_vars(&HashMap::new()).unwrap();
+        // No metrics listener: tests run side by side.
+        cfg.metrics_listen = None;
         cfg.database_url = format!("sqlite://{}", db.display());
         cfg.mailer = plain_url(smtp_port);
         cfg.listen = "127.0.0.1:0".parse().unwrap();

@@ -60,6 +60,8 @@ impl Tenant {
     async fn create(smtp_port: u16) -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let mut cfg = Config::from_vars(&HashMap::new()).unwrap();
+        // No metrics listener: tests run side by side.
+        cfg.metrics_listen = None;
         cfg.database_url = format!("sqlite://{}", tmp.path().join("beckon.db").display());
         cfg.mailer = plain_url(smtp_port);
         cfg.listen = "127.0.0.1:0".parse().unwrap();

@@ -165,6 +165,7 @@ impl DeliverOutbox {
             .outbox
             .settle(lease_until, self.clock.now(), &outcomes)
             .await?;
+        crate::metrics::record_deliveries(&report);
         report.lost_lease = outcomes.len().saturating_sub(settled);
         if report.lost_lease > 0 {
             tracing::warn!(

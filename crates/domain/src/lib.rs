@@ -49,6 +49,7 @@ mod idempotency;
 pub mod invite_user;
 pub mod list_audit;
 pub mod list_users;
+pub mod metrics;
 pub mod policy;
 mod ports_builder;
 mod rate_limit;
@@ -154,6 +155,12 @@ pub struct Beckon {
 impl Beckon {
     /// Builds every use case.
     pub fn new(ports: &Ports, invite: InvitePolicy, delivery: DeliveryPolicy) -> Self {
+        // The one place the use cases get their authorizer: every decision
+        // is counted (`beckon_authz_decisions_total`).
+        let ports = &Ports {
+            authorizer: Arc::new(metrics::CountedAuthorizer(ports.authorizer.clone())),
+            ..ports.clone()
+        };
         Self {
             authenticate: Arc::new(Authenticate::new(
                 ports.api_keys.clone(),

@@ -12,6 +12,7 @@ pub mod auth;
 mod body;
 pub mod dto;
 pub mod error;
+pub mod metrics;
 pub mod openapi;
 mod request_context;
 pub mod routes;
@@ -25,7 +26,7 @@ use beckon_domain::Beckon;
 
 pub use error::{ApiError, ErrorBody, shape_errors};
 pub use openapi::ApiDoc;
-pub use request_context::around as request_id;
+pub use request_context::{UNMATCHED, around as request_id};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -156,7 +157,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/healthz").route(web::get().to(routes::ops::healthz)))
     .service(web::resource("/readyz").route(web::get().to(routes::ops::readyz)))
-    .service(web::resource("/openapi.json").route(web::get().to(routes::ops::openapi)));
+    .service(web::resource("/openapi.json").route(web::get().to(routes::ops::openapi)))
+    .service(web::resource("/docs").route(web::get().to(routes::docs::page)))
+    .service(
+        web::resource(routes::docs::SCRIPT_PATH).route(web::get().to(routes::docs::rapidoc_js)),
+    );
 }
 
 /// The answer to a path no route matches: 404 `not_found` in the error

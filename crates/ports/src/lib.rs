@@ -34,6 +34,7 @@ pub mod mail;
 #[cfg(any(test, feature = "mocks"))]
 pub mod manual_clock;
 pub mod model;
+pub mod outbox_stats;
 pub mod secrets;
 pub mod store;
 pub mod time;
@@ -51,6 +52,7 @@ pub use model::{
     ListQuery, NewUser, OutboxMessage, Principal, Revocation, Rotation, Settlement, Tenant, User,
     UserStatus, WriteOutcome,
 };
+pub use outbox_stats::{OutboxBacklog, OutboxKind, OutboxStats};
 pub use secrets::{InviteToken, NewApiKey, PresentedApiKey, SecretHash};
 pub use store::{
     ApiKeyRepo, AuditLog, Health, IdempotencyStore, OutboxRepo, Storage, TenantRepo, UserRepo,
@@ -68,6 +70,8 @@ pub use mail::MockMailer;
 /// it to their own dependencies (feature `mocks`).
 #[cfg(any(test, feature = "mocks"))]
 pub use mockall;
+#[cfg(any(test, feature = "mocks"))]
+pub use outbox_stats::MockOutboxStats;
 #[cfg(any(test, feature = "mocks"))]
 pub use store::{
     MockApiKeyRepo, MockAuditLog, MockHealth, MockIdempotencyStore, MockOutboxRepo, MockTenantRepo,

@@ -234,18 +234,20 @@ impl IdempotencyKey {
 pub struct RequestId(String);
 
 impl RequestId {
-    /// A client-supplied id is kept when it is 1 to 128 characters of
-    /// `A-Z a-z 0-9 - _ . :`; anything else is refused (the caller then mints one).
+    /// The longest id kept (CONTRACT §7).
+    pub const MAX_LEN: usize = 200;
+
+    /// A client-supplied id is kept when it is 1 to 200 printable ASCII
+    /// characters (0x20 to 0x7E, space included); anything else is refused
+    /// (the caller then mints one). Nothing that could break a log line or
+    /// a header gets through.
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
-        if raw.is_empty() || raw.len() > 128 {
-            return Err(ValueError("request id must be 1 to 128 characters"));
+        if raw.is_empty() || raw.len() > Self::MAX_LEN {
+            return Err(ValueError("request id must be 1 to 200 characters"));
         }
-        if !raw
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
-        {
+        if !raw.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
             return Err(ValueError(
-                "request id has characters outside A-Z a-z 0-9 - _ . :",
+                "request id may contain only printable ASCII characters",
             ));
         }
         Ok(Self(raw.to_owned()))
@@ -322,6 +324,26 @@ mod tests {
         assert!(IdempotencyKey::parse("").is_err());
         assert!(IdempotencyKey::parse("tab\there").is_err());
         assert!(IdempotencyKey::parse("é").is_err());
+    }
+
+    #[test]
+    fn request_ids_are_printable_ascii_up_to_200() {
+        for good in ["a", "req-1", "abc 123 ~!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}"] {
+            assert_eq!(RequestId::parse(good).unwrap().as_str(), good);
+        }
+        let longest = "r".repeat(200);
+        assert_eq!(RequestId::parse(&longest).unwrap().as_str(), longest);
+        for bad in [
+            String::new(),
+            "r".repeat(201),
+            "tab\there".to_owned(),
+            "line\nbreak".to_owned(),
+            "del\u{7f}".to_owned(),
+            "caf\u{e9}".to_owned(),
+            "\u{1F600}".to_owned(),
+        ] {
+            assert!(RequestId::parse(&bad).is_err(), "{bad:?} parsed");
+        }
     }
 
     #[test]

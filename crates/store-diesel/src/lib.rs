@@ -15,6 +15,7 @@ mod conn;
 mod connection;
 mod errors;
 mod migrate;
+mod outbox_stats;
 mod repo;
 mod retry;
 mod rows;

@@ -24,7 +24,7 @@ use crate::rows::AuditRow;
 use crate::sqlite::SqliteDb;
 
 #[derive(Clone)]
-enum Backend {
+pub(crate) enum Backend {
     Postgres(PgDb),
     Sqlite(SqliteDb),
 }
@@ -33,7 +33,7 @@ enum Backend {
 /// handle); every clone shares the same connections.
 #[derive(Clone)]
 pub struct Store {
-    backend: Backend,
+    pub(crate) backend: Backend,
 }
 
 impl fmt::Debug for Store {
@@ -111,7 +111,7 @@ async fn detached<T: Send + 'static>(
 }
 
 /// The port's answer: the body's error translated, naming what was done.
-fn answer<T>(result: Result<T, TxError>, what: &'static str) -> Result<T, StoreError> {
+pub(crate) fn answer<T>(result: Result<T, TxError>, what: &'static str) -> Result<T, StoreError> {
     result.map_err(|e| e.into_store(what))
 }
 

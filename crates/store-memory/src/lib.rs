@@ -99,6 +99,7 @@
 
 mod admin;
 mod outbox;
+mod outbox_stats;
 mod state;
 mod users;
 

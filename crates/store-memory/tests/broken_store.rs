@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use beckon_ports::{
     Activation, ApiKeyId, ApiKeyRecord, ApiKeyRepo, AuditEntry, AuditLog, AuditQuery,
     ClaimedMessage, Erasure, Health, IdempotencyKey, IdempotencyRecord, IdempotencyStore,
-    ListQuery, NewUser, OutboxRepo, Revocation, Rotation, SecretHash, Settlement, StoreError,
-    Tenant, TenantId, TenantRepo, User, UserId, UserRepo, WriteOutcome,
+    ListQuery, NewUser, OutboxBacklog, OutboxRepo, OutboxStats, Revocation, Rotation, SecretHash,
+    Settlement, StoreError, Tenant, TenantId, TenantRepo, User, UserId, UserRepo, WriteOutcome,
 };
 use beckon_store_conformance::{contracts, run_all};
 use beckon_store_memory::MemoryStore;
@@ -123,6 +123,13 @@ impl OutboxRepo for Careless {
         outcomes: &[Settlement],
     ) -> Result<usize, StoreError> {
         self.0.settle(lease_until, at, outcomes).await
+    }
+}
+
+#[async_trait]
+impl OutboxStats for Careless {
+    async fn backlog(&self) -> Result<Vec<OutboxBacklog>, StoreError> {
+        self.0.backlog().await
     }
 }
 

@@ -37,6 +37,7 @@ impl Beckon {
                 ("BECKON_DATABASE_URL", db.url()),
                 ("BECKON_MAILER", mailer),
                 ("BECKON_LISTEN", format!("127.0.0.1:{port}")),
+                ("BECKON_METRICS_LISTEN", "off".into()),
                 ("BECKON_RESEND_COOLDOWN", "0s".into()),
                 ("BECKON_RESEND_DAILY_LIMIT", "0".into()),
                 ("BECKON_LOG", "warn".into()),

@@ -146,6 +146,8 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
     cfg.database_url = database_url;
     cfg.mailer = format!("file://{}", mail_dir.display());
     cfg.listen = "127.0.0.1:0".parse().expect("address");
+    // Many apps run at once: none takes the metrics port.
+    cfg.metrics_listen = None;
     tweak(&mut cfg);
     // Starts at the real time so that timestamps look ordinary.
     let clock = Arc::new(ManualClock::new(SystemClock.now()));

@@ -7,6 +7,7 @@
 
 mod accept;
 mod auth;
+mod docs;
 mod helpers;
 mod idempotency;
 mod isolation;
@@ -16,6 +17,7 @@ mod mounted;
 mod ops;
 #[path = "../common/pg.rs"]
 mod pg;
+mod request_ids;
 mod resend;
 mod shutdown;
 mod unavailable;

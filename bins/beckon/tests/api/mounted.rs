@@ -306,7 +306,8 @@ async fn mounted_beckon_echoes_a_sent_request_id_and_mints_one_when_none_is_sent
         assert_eq!(b.request_id.as_deref(), Some("req-42.a:b_c"), "{path}");
         assert_eq!(m.request_id.as_deref(), Some("req-42.a:b_c"), "{path}");
 
-        for sent in [None, Some("has spaces")] {
+        let too_long = "r".repeat(201);
+        for sent in [None, Some(too_long.as_str())] {
             let (b, m) = same_answer(path, &bundled, &mounted, |s| match sent {
                 Some(id) => s.get(path).header("X-Request-ID", id),
                 None => s.get(path),
@@ -392,5 +393,29 @@ async fn the_openapi_document_under_the_prefix_names_the_prefix_as_its_server(ba
     let servers = m.as_object_mut().unwrap().remove("servers");
     assert_eq!(servers, Some(json!([{ "url": PREFIX }])));
     assert_eq!(b, m, "otherwise the same document");
+    host.stop().await;
+}
+
+on_both_backends!(a_mounted_docs_page_loads_its_script_and_spec_under_the_prefix);
+async fn a_mounted_docs_page_loads_its_script_and_spec_under_the_prefix(backend: Backend) {
+    let (_app, host, _bundled, mounted) = bundled_and_mounted(backend).await;
+    let page = reqwest::Url::parse(&format!("{}/docs", mounted.base)).unwrap();
+    let resp = mounted.get("/docs").send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    let references: Vec<String> = crate::docs::attributes(&html, "src")
+        .into_iter()
+        .chain(crate::docs::attributes(&html, "spec-url"))
+        .collect();
+    assert_eq!(references.len(), 2, "{html}");
+    for reference in references {
+        let url = page.join(&reference).unwrap();
+        assert!(
+            url.path().starts_with(&format!("{PREFIX}/")),
+            "{reference} resolves outside the prefix: {url}"
+        );
+        let resp = mounted.client.get(url.clone()).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{url}");
+    }
     host.stop().await;
 }

@@ -453,6 +453,7 @@ impl ServeConfig {
         cmd.current_dir(&self.dir)
             .env("BECKON_DATABASE_URL", &self.db_url)
             .env("BECKON_LISTEN", format!("127.0.0.1:{}", self.port))
+            .env("BECKON_METRICS_LISTEN", "off")
             .env("BECKON_MAILER", &self.mailer)
             .env("BECKON_LOG", "warn")
             .envs(self.settings.iter().map(|(k, v)| (k.as_str(), v.as_str())))

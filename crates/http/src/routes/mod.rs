@@ -2,6 +2,7 @@
 
 pub mod accept_invite;
 pub mod delete_user;
+pub mod docs;
 pub mod invite_page;
 pub mod invite_user;
 pub mod list_audit;

@@ -5,4 +5,5 @@
 
 pub mod admin;
 pub mod outbox;
+pub mod outbox_stats;
 pub mod users;
