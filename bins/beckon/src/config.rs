@@ -43,6 +43,10 @@ pub struct Config {
     /// `BECKON_METRICS_LISTEN`: where `GET /metrics` is served; `None`
     /// (`off`) serves no metrics.
     pub metrics_listen: Option<SocketAddr>,
+    /// `BECKON_RETENTION`: audit lines, delivered or failed emails and
+    /// expired idempotency records older than this are pruned (at least
+    /// 1d: the daily cap and idempotency need the last 24 hours).
+    pub retention: Duration,
 }
 
 /// How log lines are written (`BECKON_LOG_FORMAT`).
@@ -72,6 +76,7 @@ impl fmt::Debug for Config {
             log,
             log_format,
             metrics_listen,
+            retention,
         } = self;
         f.debug_struct("Config")
             .field("database_url", &redact_url(database_url))
@@ -88,6 +93,7 @@ impl fmt::Debug for Config {
             .field("log", log)
             .field("log_format", log_format)
             .field("metrics_listen", metrics_listen)
+            .field("retention", retention)
             .finish()
     }
 }
@@ -189,6 +195,7 @@ const SETTINGS: &[(&str, &str)] = &[
     ("LOG", "info"),
     ("LOG_FORMAT", "text"),
     ("METRICS_LISTEN", "127.0.0.1:9464"),
+    ("RETENTION", "90d"),
 ];
 
 impl Config {
@@ -279,6 +286,11 @@ impl Config {
                 )
             })?),
         };
+        let retention = duration(&var("RETENTION"), &get("RETENTION"))?;
+        if retention < Duration::from_secs(24 * 3600) {
+            // The daily cap and idempotency need the last 24 hours.
+            return Err(err(&var("RETENTION"), "must be at least 1d"));
+        }
         let policy_dir = Some(get("POLICY_DIR"))
             .filter(|p| !p.is_empty())
             .map(PathBuf::from);
@@ -297,6 +309,7 @@ impl Config {
             log: get("LOG"),
             log_format,
             metrics_listen,
+            retention,
         })
     }
 }
@@ -374,6 +387,17 @@ mod tests {
             c.metrics_listen.map(|a| a.to_string()).as_deref(),
             Some("127.0.0.1:9464")
         );
+        assert_eq!(c.retention, Duration::from_secs(90 * 86_400));
+    }
+
+    #[test]
+    fn retention_is_a_duration_of_at_least_a_day() {
+        let c = Config::from_vars(&vars(&[("BECKON_RETENTION", "30d")])).unwrap();
+        assert_eq!(c.retention, Duration::from_secs(30 * 86_400));
+        for bad in ["12h", "soon", "0s"] {
+            let e = Config::from_vars(&vars(&[("BECKON_RETENTION", bad)])).unwrap_err();
+            assert_eq!(e.variable, "BECKON_RETENTION", "{bad}");
+        }
     }
 
     #[test]

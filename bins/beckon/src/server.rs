@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use actix_web::HttpServer;
 use actix_web::dev::ServerHandle;
-use beckon_domain::Beckon;
+use beckon_domain::{Beckon, PruneExpired};
 use beckon_http::{AppState, DEFAULT_BODY_LIMIT};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -26,6 +26,7 @@ pub struct Running {
     worker: JoinHandle<()>,
     stop_worker: oneshot::Sender<()>,
     metrics: Option<Metrics>,
+    pruner: Option<(JoinHandle<()>, oneshot::Sender<()>)>,
 }
 
 /// The metrics listener of a running server.
@@ -59,6 +60,11 @@ impl Default for ServeOptions {
 /// recorder and serves `GET /metrics` there.
 pub async fn start(cfg: &Config, opts: ServeOptions, sources: &Sources) -> anyhow::Result<Running> {
     let (beckon, store) = wiring::application(cfg, sources).await?;
+    let prune = Arc::new(PruneExpired::new(
+        Arc::new(store.clone()),
+        sources.clock.clone(),
+        cfg.retention,
+    ));
     // Bound before the API so that a taken metrics port stops the start
     // before anything is served.
     let metrics = match cfg.metrics_listen {
@@ -88,6 +94,11 @@ pub async fn start(cfg: &Config, opts: ServeOptions, sources: &Sources) -> anyho
         }
     };
     running.metrics = metrics;
+    let (stop_pruner, stopped) = oneshot::channel();
+    let pruner = tokio::spawn(worker::prune_until(prune, async move {
+        let _ = stopped.await;
+    }));
+    running.pruner = Some((pruner, stop_pruner));
     Ok(running)
 }
 
@@ -128,6 +139,7 @@ pub fn start_with(
         worker,
         stop_worker,
         metrics: None,
+        pruner: None,
     })
 }
 
@@ -143,6 +155,10 @@ impl Running {
         let result = self.server.await;
         let _ = self.stop_worker.send(());
         let _ = self.worker.await;
+        if let Some((pruner, stop)) = self.pruner {
+            let _ = stop.send(());
+            let _ = pruner.await;
+        }
         if let Some(m) = self.metrics {
             m.handle.stop(true).await;
             let _ = m.server.await;

@@ -12,7 +12,7 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use beckon_domain::{DeliverOutbox, DeliveryReport};
+use beckon_domain::{DeliverOutbox, DeliveryReport, PruneExpired};
 use beckon_ports::StoreError;
 
 /// How long the loop waits when nothing was due, or some of a batch must
@@ -76,6 +76,34 @@ async fn wait(pause: Duration) {
         tokio::task::yield_now().await;
     } else {
         tokio::time::sleep(pause).await;
+    }
+}
+
+/// How often retention looks for old rows when the last step found no
+/// full batch.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// Prunes old rows ([`PruneExpired::run_once`]) until `stop` completes:
+/// once at start, then every minute — at once again after a step that
+/// filled a batch (there may be more); a failure is logged and retried a
+/// minute later.
+pub async fn prune_until(prune: Arc<PruneExpired>, stop: impl Future<Output = ()>) {
+    let mut stop = pin!(stop);
+    let mut pause = Duration::ZERO;
+    loop {
+        tokio::select! {
+            biased;
+            () = &mut stop => return,
+            () = wait(pause) => {}
+        }
+        pause = match prune.run_once().await {
+            Ok(pruned) if pruned.filled(beckon_domain::prune_expired::BATCH) => Duration::ZERO,
+            Ok(_) => PRUNE_EVERY,
+            Err(e) => {
+                tracing::warn!(error = %format!("{:#}", anyhow::Error::new(e)), "pruning failed");
+                PRUNE_EVERY
+            }
+        };
     }
 }
 
@@ -186,5 +214,49 @@ mod tests {
         };
         let ended = tokio::time::timeout(HANG, deliver_until(deliver_with(outbox), stopped));
         assert!(ended.await.is_ok(), "the loop did not stop");
+    }
+
+    #[tokio::test]
+    async fn the_pruner_runs_at_once_goes_on_while_batches_fill_and_stops_on_request() {
+        use beckon_ports::{MockRetention, Pruned};
+        let (done, finished) = oneshot::channel::<()>();
+        let done = Mutex::new(Some(done));
+        let mut retention = MockRetention::new();
+        let mut seq = beckon_ports::mockall::Sequence::new();
+        retention
+            .expect_prune()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|b| {
+                Ok(Pruned {
+                    audit: b.limit as usize,
+                    ..Pruned::default()
+                })
+            });
+        retention
+            .expect_prune()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(move |_| {
+                if let Some(tx) = done.lock().unwrap().take() {
+                    let _ = tx.send(());
+                }
+                Ok(Pruned::default())
+            });
+        let prune = Arc::new(PruneExpired::new(
+            Arc::new(retention),
+            Arc::new(ManualClock::new(DateTime::UNIX_EPOCH)),
+            Duration::from_secs(86_400),
+        ));
+        // Two steps (the first filled its batch), then the minute's pause,
+        // which the stop cuts short: a third step would fail the mock.
+        let ended = tokio::time::timeout(
+            HANG,
+            prune_until(prune, async move {
+                let _ = finished.await;
+            }),
+        )
+        .await;
+        assert!(ended.is_ok(), "the pruner stopped");
     }
 }

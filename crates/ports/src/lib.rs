@@ -35,6 +35,7 @@ pub mod mail;
 pub mod manual_clock;
 pub mod model;
 pub mod outbox_stats;
+pub mod retention;
 pub mod secrets;
 pub mod store;
 pub mod time;
@@ -53,6 +54,7 @@ pub use model::{
     UserStatus, WriteOutcome,
 };
 pub use outbox_stats::{OutboxBacklog, OutboxKind, OutboxStats};
+pub use retention::{PruneBefore, Pruned, Retention};
 pub use secrets::{InviteToken, NewApiKey, PresentedApiKey, SecretHash};
 pub use store::{
     ApiKeyRepo, AuditLog, Health, IdempotencyStore, OutboxRepo, Storage, TenantRepo, UserRepo,
@@ -72,6 +74,8 @@ pub use mail::MockMailer;
 pub use mockall;
 #[cfg(any(test, feature = "mocks"))]
 pub use outbox_stats::MockOutboxStats;
+#[cfg(any(test, feature = "mocks"))]
+pub use retention::MockRetention;
 #[cfg(any(test, feature = "mocks"))]
 pub use store::{
     MockApiKeyRepo, MockAuditLog, MockHealth, MockIdempotencyStore, MockOutboxRepo, MockTenantRepo,

@@ -39,6 +39,7 @@ pub mod lifecycle;
 pub mod outbox_claim;
 pub mod outbox_settle;
 pub mod outbox_stats;
+pub mod retention;
 pub mod rotations;
 pub mod tenants;
 pub mod users;
@@ -53,13 +54,20 @@ use futures_util::future::BoxFuture;
 
 /// A store the suite can check: every storage port at once
 /// ([`beckon_ports::Storage`], what `beckon_domain::Ports::builder` takes)
-/// and the monitoring view of the outbox ([`beckon_ports::OutboxStats`]),
+/// the monitoring view of the outbox ([`beckon_ports::OutboxStats`]) and
+/// retention ([`beckon_ports::Retention`]),
 /// and `Clone` with every clone sharing the same data (the concurrency
 /// contracts call one store from several futures). Implemented for every
 /// type that is both.
-pub trait Storage: beckon_ports::Storage + beckon_ports::OutboxStats + Clone {}
+pub trait Storage:
+    beckon_ports::Storage + beckon_ports::OutboxStats + beckon_ports::Retention + Clone
+{
+}
 
-impl<T> Storage for T where T: beckon_ports::Storage + beckon_ports::OutboxStats + Clone {}
+impl<T> Storage for T where
+    T: beckon_ports::Storage + beckon_ports::OutboxStats + beckon_ports::Retention + Clone
+{
+}
 
 /// One promise of one port, checked on a fresh store.
 pub struct Contract<S> {
@@ -117,6 +125,7 @@ pub fn contracts<S: Storage>() -> Vec<Contract<S>> {
         outbox_settle::contracts(),
         lifecycle::contracts(),
         outbox_stats::contracts(),
+        retention::contracts(),
     ]
     .into_iter()
     .flatten()

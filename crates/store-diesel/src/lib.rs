@@ -17,6 +17,7 @@ mod errors;
 mod migrate;
 mod outbox_stats;
 mod repo;
+mod retention;
 mod retry;
 mod rows;
 mod schema;

@@ -132,3 +132,8 @@ diesel::allow_tables_to_appear_in_same_query!(
 );
 
 diesel::alias!(outbox as due_outbox: DueOutbox);
+// Retention names a batch of a table's rows with a sub-select of the same
+// table: the sub-select reads an alias.
+diesel::alias!(audit_log as old_audit: OldAudit);
+diesel::alias!(invite_sends as old_sends: OldSends);
+diesel::alias!(idempotency_records as old_records: OldRecords);

@@ -102,7 +102,7 @@ impl Store {
 /// The operation time limit applies inside the task (`PgDb::timed`), so a
 /// write to a server that went silent still ends, with `Unavailable`.
 /// (SQLite writes are jobs of the SQLite thread: they finish anyway.)
-async fn detached<T: Send + 'static>(
+pub(crate) async fn detached<T: Send + 'static>(
     work: impl Future<Output = Result<T, TxError>> + Send + 'static,
 ) -> Result<T, TxError> {
     tokio::spawn(work)

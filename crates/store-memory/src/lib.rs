@@ -100,6 +100,7 @@
 mod admin;
 mod outbox;
 mod outbox_stats;
+mod retention;
 mod state;
 mod users;
 

@@ -21,8 +21,9 @@ pub struct State {
     /// `tenant_name` as given (ignored): the tenant's is joined in on read.
     pub keys: BTreeMap<ApiKeyId, ApiKeyRecord>,
     pub users: BTreeMap<(TenantId, UserId), UserRow>,
-    /// Keyed by the outbox message that carried the send; the user sent to.
-    pub sends: HashMap<(TenantId, OutboxId), UserId>,
+    /// Keyed by the outbox message that carried the send; the user sent
+    /// to and when.
+    pub sends: HashMap<(TenantId, OutboxId), (UserId, DateTime<Utc>)>,
     pub outbox: BTreeMap<(TenantId, OutboxId), StoredMessage>,
     pub idempotency: HashMap<(TenantId, IdempotencyKey), IdempotencyRecord>,
     /// In the order written.

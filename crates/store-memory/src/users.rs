@@ -176,7 +176,7 @@ fn erase(s: &mut State, e: &Erasure) -> Result<bool, StoreError> {
     }
     s.user_sends.remove(&key);
     s.sends
-        .retain(|(tenant, _), user| !(*tenant == e.tenant_id && *user == e.user_id));
+        .retain(|(tenant, _), (user, _)| !(*tenant == e.tenant_id && *user == e.user_id));
     s.outbox
         .retain(|_, m| !(m.tenant_id == e.tenant_id && m.user_id == e.user_id));
     s.idempotency.retain(|_, r| !about_user(r));
@@ -311,7 +311,7 @@ fn write_send(s: &mut State, send: &InviteSend) {
     let m = &send.outbox;
     let sent_at = micros(send.sent_at);
     let created_at = micros(m.created_at);
-    s.sends.insert((m.tenant_id, m.id), m.user_id);
+    s.sends.insert((m.tenant_id, m.id), (m.user_id, sent_at));
     s.user_sends
         .entry((m.tenant_id, m.user_id))
         .or_default()

@@ -134,6 +134,16 @@ impl OutboxStats for Careless {
 }
 
 #[async_trait]
+impl beckon_ports::Retention for Careless {
+    async fn prune(
+        &self,
+        before: &beckon_ports::PruneBefore,
+    ) -> Result<beckon_ports::Pruned, StoreError> {
+        self.0.prune(before).await
+    }
+}
+
+#[async_trait]
 impl Health for Careless {
     async fn ping(&self) -> Result<(), StoreError> {
         self.0.ping().await

@@ -6,4 +6,5 @@
 pub mod admin;
 pub mod outbox;
 pub mod outbox_stats;
+pub mod retention;
 pub mod users;
