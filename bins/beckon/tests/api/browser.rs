@@ -201,6 +201,19 @@ impl Browser {
             "{name}: scrolls sideways at 320 px ({scroll})"
         );
         self.client.set_window_size(1024, 768).await.unwrap();
+        // The refusal pages' own 400 and 410 are the contract's (§1); any
+        // other failed load, script error or CSP violation is a fault.
+        let page = format!("{} - ", self.client.current_url().await.unwrap());
+        let errors: Vec<Value> = self
+            .console_errors()
+            .await
+            .into_iter()
+            .filter(|m| {
+                !(m["source"] == "network"
+                    && m["message"].as_str().is_some_and(|t| t.starts_with(&page)))
+            })
+            .collect();
+        assert!(errors.is_empty(), "{name}: console errors: {errors:?}");
         self.screenshot(name).await;
     }
 
@@ -274,6 +287,16 @@ impl Browser {
         assert!(resp.status().is_success(), "browser log: {}", resp.status());
         let body: Value = resp.json().await.unwrap();
         body["value"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The console's errors (`SEVERE`: script errors, failed loads, CSP
+    /// violations) since the last call.
+    async fn console_errors(&self) -> Vec<Value> {
+        self.console()
+            .await
+            .into_iter()
+            .filter(|m| m["level"] == "SEVERE")
+            .collect()
     }
 
     async fn close(self) {
@@ -503,13 +526,6 @@ async fn the_docs_render_every_route_from_this_host_only() {
             "a request off the host: {url}"
         );
     }
-    let errors: Vec<Value> = b
-        .console()
-        .await
-        .into_iter()
-        .filter(|m| m["level"] == "SEVERE")
-        .collect();
-    assert!(errors.is_empty(), "console errors: {errors:?}");
     b.check_page("docs").await;
     b.close().await;
 }
