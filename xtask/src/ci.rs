@@ -99,6 +99,7 @@ fn steps(root: &Path, env: &Env) -> Vec<Step> {
         Step::run(cargo, &["xtask", "deny"]),
         Step::SmtpVenv,
         Step::run(cargo, &["xtask", "cvc5"]),
+        Step::run(cargo, &["xtask", "chromium"]),
         Step::run(cargo, &["test", "--workspace"]),
         Step::run(cargo, &["build", "--release", "-p", "beckon"]),
         Step::run(

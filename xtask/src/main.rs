@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod chromium;
 mod ci;
 mod cvc5;
 mod deny;
@@ -49,8 +50,11 @@ tasks:
   cvc5       make sure the cvc5 SMT solver runs (CVC5, or cvc5 on PATH), as
              `beckon policy verify` and its tests need; when missing, install
              Debian's package with apt-get (as root)
+  chromium   make sure /usr/bin/chromium and /usr/bin/chromedriver exist,
+             as the browser tests need; when missing, install Debian's
+             chromium and chromium-driver with apt-get (as root)
   ci         run what .ci/run runs, in order: PostgreSQL check, fmt, clippy,
-             ladder, SMTP test server venv, cvc5, tests (with
+             ladder, SMTP test server venv, cvc5, chromium, tests (with
              BECKON_TEST_SMTP_PYTHON set), release build, policy verify,
              contract smoke";
 
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
         Some("schemathesis") => report(schemathesis::run(&root, &args[1..])),
         Some("smtp-venv") if args.len() == 1 => report(smtp_venv::run(&root)),
         Some("cvc5") if args.len() == 1 => report(cvc5::run()),
+        Some("chromium") if args.len() == 1 => report(chromium::run()),
         Some("ci") if args.len() == 1 => ci::run(&root),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");

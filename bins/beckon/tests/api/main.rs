@@ -7,6 +7,7 @@
 
 mod accept;
 mod auth;
+mod browser;
 mod docs;
 mod helpers;
 mod idempotency;

@@ -22,14 +22,20 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
      base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// The page. URLs are relative (`docs/assets/…`, `openapi.json`) so that
-/// they resolve under a mount prefix too; the fonts are the system's, so
-/// RapiDoc's default web font (from another host) is never asked for.
+/// they resolve under a mount prefix too; the fonts are the system's, and
+/// `load-fonts="false"` stops RapiDoc from fetching its default web font
+/// (Open Sans, from fonts.gstatic.com) anyway. The empty `data:` icon
+/// keeps browsers from asking for a `/favicon.ico` that is not there, and
+/// lifting RapiDoc's own 360 px minimum width keeps a 320 px screen from
+/// scrolling sideways.
 const PAGE: &str = r#"<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Beckon API reference</title>
+<link rel="icon" href="data:,">
+<style>rapi-doc{min-width:0}</style>
 <script src="docs/assets/rapidoc-min.js" defer></script>
 </head>
 <body>
@@ -41,6 +47,7 @@ const PAGE: &str = r#"<!doctype html>
   allow-spec-file-load="false"
   regular-font="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
   mono-font="ui-monospace, SFMono-Regular, Menlo, Consolas, monospace"
+  load-fonts="false"
   theme="light"></rapi-doc>
 <noscript>The API reference needs JavaScript; the document itself is at <a href="openapi.json">openapi.json</a>.</noscript>
 </body>
