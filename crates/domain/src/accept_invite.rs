@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use beckon_ports::{
-    Activation, AuditEntry, AuditLog, AuditOutcome, Clock, InviteToken, Random, RequestId,
-    TenantId, User, UserId, UserRepo, UserStatus, WriteOutcome,
+    Activation, AuditEntry, AuditLog, AuditOutcome, Clock, EventType, InviteToken, Random,
+    RequestId, TenantId, User, UserId, UserRepo, UserStatus, WriteOutcome,
 };
 use chrono::{DateTime, Utc};
 
@@ -107,6 +107,14 @@ impl AcceptInvite {
                 return Err(error);
             }
             let activation = Activation {
+                event: crate::send::event(
+                    &*self.random,
+                    EventType::InviteAccepted,
+                    user.tenant_id,
+                    user.id,
+                    Some(&user.email),
+                    now,
+                ),
                 tenant_id: user.tenant_id,
                 user_id: user.id,
                 expected_version: user.version,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use beckon_ports::{
     ApiKeyId, ApiKeyRecord, ApiKeyRepo, Clock, NewApiKey, Random, Role, StoreError, Tenant,
-    TenantId, TenantName, TenantRepo,
+    TenantId, TenantName, TenantRepo, WebhookEndpoint, WebhookRepo, WebhookSecret, WebhookUrl,
 };
 
 /// Why an admin action failed.
@@ -56,6 +56,65 @@ impl CreateTenant {
         };
         self.tenants.create(&tenant).await?;
         Ok(tenant)
+    }
+}
+
+/// Sets and removes a tenant's webhook endpoint.
+pub struct ManageWebhook {
+    tenants: Arc<dyn TenantRepo>,
+    webhooks: Arc<dyn WebhookRepo>,
+    clock: Arc<dyn Clock>,
+    random: Arc<dyn Random>,
+}
+
+impl ManageWebhook {
+    /// Builds the use case.
+    pub fn new(
+        tenants: Arc<dyn TenantRepo>,
+        webhooks: Arc<dyn WebhookRepo>,
+        clock: Arc<dyn Clock>,
+        random: Arc<dyn Random>,
+    ) -> Self {
+        Self {
+            tenants,
+            webhooks,
+            clock,
+            random,
+        }
+    }
+
+    /// Points the tenant's events at `url` with a new signing secret
+    /// (`whsec_` + base64 of 32 random bytes), replacing any earlier
+    /// endpoint. The endpoint returned holds the secret, to show once.
+    pub async fn set(
+        &self,
+        tenant: TenantId,
+        url: WebhookUrl,
+    ) -> Result<WebhookEndpoint, AdminError> {
+        if self.tenants.get(tenant).await?.is_none() {
+            return Err(AdminError::TenantNotFound(tenant));
+        }
+        let endpoint = WebhookEndpoint {
+            tenant_id: tenant,
+            url,
+            secret: WebhookSecret::from_bytes(
+                self.random.secret_bytes().map_err(AdminError::Unexpected)?,
+            ),
+            created_at: self.clock.now(),
+        };
+        match self.webhooks.set_endpoint(&endpoint).await {
+            Err(StoreError::MissingReference) => Err(AdminError::TenantNotFound(tenant)),
+            other => other.map(|()| endpoint).map_err(AdminError::from),
+        }
+    }
+
+    /// Removes the tenant's endpoint and the events still queued for it;
+    /// `false` when it had none.
+    pub async fn remove(&self, tenant: TenantId) -> Result<bool, AdminError> {
+        if self.tenants.get(tenant).await?.is_none() {
+            return Err(AdminError::TenantNotFound(tenant));
+        }
+        Ok(self.webhooks.remove_endpoint(tenant).await?)
     }
 }
 

@@ -2,14 +2,14 @@
 //! stored copy of their address and name; the audit trail keeps ids only.
 
 use beckon_ports::{
-    Action, AuditEntry, AuditOutcome, AuthzRequest, Decision, Erasure, IdempotencyKey, Principal,
-    RequestId, Resource, StoreError, UserId,
+    Action, AuditEntry, AuditOutcome, AuthzRequest, Decision, Erasure, EventType, IdempotencyKey,
+    Principal, RequestId, Resource, StoreError, UserId,
 };
 use chrono::{DateTime, Utc};
 
 use crate::error::from_store_error;
 use crate::idempotency::{self, Lookup};
-use crate::send::SendPorts;
+use crate::send::{SendPorts, event};
 
 /// How often a delete re-decides after losing a race before giving up.
 const MAX_ROUNDS: usize = 4;
@@ -116,6 +116,15 @@ impl DeleteUser {
                 return Err(DeleteUserError::NotFound);
             }
             let erasure = Erasure {
+                // No address: the erasure leaves no copy of it.
+                event: event(
+                    &*self.p.random,
+                    EventType::UserDeleted,
+                    tenant,
+                    cmd.user_id,
+                    None,
+                    now,
+                ),
                 tenant_id: tenant,
                 user_id: cmd.user_id,
                 // The record names no user: it must outlive the erasure.

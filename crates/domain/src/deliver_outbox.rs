@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use beckon_ports::{
-    ClaimedMessage, Clock, DeliveryOutcome, MailError, Mailer, OutboxRepo, Random, Settlement,
-    StoreError,
+    ClaimedMessage, Clock, DeliveryOutcome, EventType, MailError, Mailer, OutboxRepo, Random,
+    Settlement, StoreError, WebhookEvent,
 };
 use chrono::{DateTime, Utc};
 use futures_util::{StreamExt, stream};
@@ -218,28 +218,32 @@ impl DeliverOutbox {
                 }
             }
         };
-        (Settlement { id, outcome }, unreachable)
+        let reported = match outcome {
+            DeliveryOutcome::Sent => Some(EventType::InviteDelivered),
+            DeliveryOutcome::Failed { .. } => Some(EventType::InviteDeliveryFailed),
+            DeliveryOutcome::Retry { .. } => None,
+        };
+        let event = reported.map(|event_type| WebhookEvent {
+            message_id: Some(id),
+            ..crate::send::event(
+                &*self.random,
+                event_type,
+                message.tenant_id,
+                message.user_id,
+                Some(&message.email.to),
+                now,
+            )
+        });
+        (Settlement { id, outcome, event }, unreachable)
     }
 
     fn exhausted(&self, message: &ClaimedMessage, now: DateTime<Utc>) -> bool {
-        message.attempt >= self.policy.max_attempts
-            || now - message.created_at >= delta(self.policy.max_age)
+        self.policy
+            .exhausted(message.attempt, message.created_at, now)
     }
 
-    /// `base · 2^(attempt-1)`, capped, then "equal jitter": half fixed, half
-    /// random, so retries of many messages spread out but never bunch at zero.
     fn backoff(&self, attempt: u32) -> Duration {
-        let exp = attempt.saturating_sub(1).min(30);
-        let full = self
-            .policy
-            .base_backoff
-            .saturating_mul(1u32 << exp)
-            .min(self.policy.max_backoff);
-        let half = full / 2;
-        let jitter_ms = self
-            .random
-            .below(u64::try_from(half.as_millis()).unwrap_or(u64::MAX));
-        half + Duration::from_millis(jitter_ms)
+        self.policy.backoff(attempt, &*self.random)
     }
 }
 

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::error::from_store_error;
 use crate::idempotency::{self, Lookup};
 use crate::policy::InvitePolicy;
-use crate::send::{Recipient, SendPorts, new_send};
+use crate::send::{Recipient, SendPorts, new_send, sent_event};
 
 /// Rounds of "insert, lose to a concurrent twin, look again" before giving up.
 const MAX_ROUNDS: usize = 4;
@@ -189,6 +189,7 @@ impl InviteUser {
             .map_err(|e| InviteUserError::Unexpected(anyhow::Error::new(e)))?;
         let key = cmd.idempotency_key.as_ref();
         Ok(NewUser {
+            event: sent_event(&*self.p.random, &send, 1),
             idempotency: idempotency::record(tenant, key, fingerprint, response, Some(id), now),
             audit: self.entry(cmd, Some(id), AuditOutcome::Succeeded, now),
             user,

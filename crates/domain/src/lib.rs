@@ -44,6 +44,7 @@ pub mod admin;
 pub mod authenticate;
 pub mod delete_user;
 pub mod deliver_outbox;
+pub mod deliver_webhooks;
 mod error;
 mod idempotency;
 pub mod invite_user;
@@ -66,10 +67,13 @@ pub mod test_support;
 use std::sync::Arc;
 
 pub use accept_invite::{ACCEPT_ACTION, AcceptInvite, AcceptInviteError, Accepted};
-pub use admin::{AdminError, CreateApiKey, CreateTenant, CreatedApiKey, RevokeApiKey};
+pub use admin::{
+    AdminError, CreateApiKey, CreateTenant, CreatedApiKey, ManageWebhook, RevokeApiKey,
+};
 pub use authenticate::{AuthError, Authenticate, TenantMismatch, scope_to_tenant};
 pub use delete_user::{DeleteCommand, DeleteOutcome, DeleteUser, DeleteUserError};
 pub use deliver_outbox::{DeliverOutbox, DeliveryPorts, DeliveryReport};
+pub use deliver_webhooks::DeliverWebhooks;
 pub use error::retry_after_seconds;
 pub use invite_user::{InviteCommand, InviteOutcome, InviteUser, InviteUserError};
 pub use list_audit::{AuditCommand, AuditPage, ListAudit, ListAuditError};

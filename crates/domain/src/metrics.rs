@@ -38,13 +38,22 @@ impl Authorizer for CountedAuthorizer {
 
 /// Counts the outcomes of a settled batch of emails.
 pub(crate) fn record_deliveries(report: &DeliveryReport) {
+    record_deliveries_of("email", report);
+}
+
+/// `beckon_deliveries_total{kind="webhook",…}` for one webhook step.
+pub(crate) fn record_webhook_deliveries(report: &DeliveryReport) {
+    record_deliveries_of("webhook", report);
+}
+
+fn record_deliveries_of(kind: &'static str, report: &DeliveryReport) {
     for (outcome, n) in [
         ("sent", report.sent),
         ("retry", report.retried),
         ("failed", report.failed),
     ] {
         if n > 0 {
-            metrics::counter!(DELIVERIES_TOTAL, "kind" => "email", "outcome" => outcome)
+            metrics::counter!(DELIVERIES_TOTAL, "kind" => kind, "outcome" => outcome)
                 .increment(u64::try_from(n).unwrap_or(u64::MAX));
         }
     }

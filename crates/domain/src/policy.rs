@@ -45,6 +45,34 @@ pub struct DeliveryPolicy {
     pub concurrency: usize,
 }
 
+impl DeliveryPolicy {
+    /// The delay before the attempt after `attempt`: `base · 2^(attempt-1)`,
+    /// capped, then "equal jitter": half fixed, half random, so retries of
+    /// many messages spread out but never bunch at zero.
+    pub fn backoff(&self, attempt: u32, random: &dyn beckon_ports::Random) -> Duration {
+        let exp = attempt.saturating_sub(1).min(30);
+        let full = self
+            .base_backoff
+            .saturating_mul(1u32 << exp)
+            .min(self.max_backoff);
+        let half = full / 2;
+        let jitter_ms = random.below(u64::try_from(half.as_millis()).unwrap_or(u64::MAX));
+        half + Duration::from_millis(jitter_ms)
+    }
+
+    /// Whether a message or event queued at `queued_at` has had its last
+    /// chance: `attempt` reached `max_attempts`, or it is older than
+    /// `max_age` at `now`.
+    pub fn exhausted(
+        &self,
+        attempt: u32,
+        queued_at: chrono::DateTime<chrono::Utc>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> bool {
+        attempt >= self.max_attempts || now - queued_at >= crate::error::delta(self.max_age)
+    }
+}
+
 impl Default for DeliveryPolicy {
     fn default() -> Self {
         Self {

@@ -14,7 +14,7 @@ use crate::error::from_store_error;
 use crate::idempotency::{self, Lookup};
 use crate::policy::InvitePolicy;
 use crate::rate_limit::{self, wait_before_send};
-use crate::send::{Recipient, SendPorts, new_send};
+use crate::send::{Recipient, SendPorts, new_send, sent_event};
 
 /// How often a resend re-decides after losing a race before giving up. Each
 /// loss means another request committed, so a few rounds always settle it.
@@ -216,7 +216,9 @@ impl ResendInvite {
         };
         let send = new_send(&*self.p.random, &self.policy, &to, now)
             .map_err(ResendInviteError::Unexpected)?;
+        let sends = invite.sends.saturating_add(1);
         Ok(Decided::Write(Box::new(Rotation {
+            event: sent_event(&*self.p.random, &send, sends),
             tenant_id: tenant,
             user_id: user.id,
             expected_version: user.version,

@@ -3,14 +3,14 @@
 //! nothing) and under a key, audited.
 
 use beckon_ports::{
-    Action, AuditEntry, AuditOutcome, AuthzRequest, Decision, IdempotencyKey, Principal, RequestId,
-    Resource, Revocation, StoreError, UserId, UserStatus, WriteOutcome,
+    Action, AuditEntry, AuditOutcome, AuthzRequest, Decision, EventType, IdempotencyKey, Principal,
+    RequestId, Resource, Revocation, StoreError, UserId, UserStatus, WriteOutcome,
 };
 use chrono::{DateTime, Utc};
 
 use crate::error::from_store_error;
 use crate::idempotency::{self, Lookup};
-use crate::send::SendPorts;
+use crate::send::{SendPorts, event};
 
 /// How often a revoke re-decides after losing a race before giving up.
 const MAX_ROUNDS: usize = 8;
@@ -171,6 +171,14 @@ impl RevokeInvite {
                 AuditOutcome::Succeeded,
             )),
             UserStatus::Invited => Ok(Decided::Write(Box::new(Revocation {
+                event: event(
+                    &*self.p.random,
+                    EventType::InviteRevoked,
+                    tenant,
+                    user.id,
+                    Some(&user.email),
+                    now,
+                ),
                 tenant_id: tenant,
                 user_id: user.id,
                 expected_version: user.version,

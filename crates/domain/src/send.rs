@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use beckon_ports::{
-    AuditLog, Authorizer, Clock, Email, IdempotencyStore, InviteEmail, InviteSend, InviteToken,
-    OutboxId, OutboxMessage, Random, TenantId, TenantName, UserId, UserName, UserRepo,
+    AuditLog, Authorizer, Clock, Email, EventType, IdempotencyStore, InviteEmail, InviteSend,
+    InviteToken, OutboxId, OutboxMessage, Random, TenantId, TenantName, UserId, UserName, UserRepo,
+    WebhookEvent,
 };
 use chrono::{DateTime, Utc};
 
@@ -83,4 +84,44 @@ pub(crate) fn new_send(
             created_at: now,
         },
     })
+}
+
+/// The webhook event about `user` of `tenant`: a new id, `now`. The store
+/// writes it with the change it reports, only when the tenant has an
+/// endpoint.
+pub(crate) fn event(
+    random: &dyn Random,
+    event_type: EventType,
+    tenant: TenantId,
+    user: UserId,
+    email: Option<&Email>,
+    now: DateTime<Utc>,
+) -> WebhookEvent {
+    WebhookEvent {
+        id: random.new_id(),
+        tenant_id: tenant,
+        user_id: user,
+        event_type,
+        email: email.cloned(),
+        send: None,
+        message_id: None,
+        at: now,
+    }
+}
+
+/// `invite.sent` for `send`, the `number`th send of the invite.
+pub(crate) fn sent_event(random: &dyn Random, send: &InviteSend, number: u32) -> WebhookEvent {
+    let m = &send.outbox;
+    WebhookEvent {
+        send: Some(number),
+        message_id: Some(m.id),
+        ..event(
+            random,
+            EventType::InviteSent,
+            m.tenant_id,
+            m.user_id,
+            Some(&m.email.to),
+            send.sent_at,
+        )
+    }
 }

@@ -40,6 +40,7 @@ pub mod secrets;
 pub mod store;
 pub mod time;
 pub mod values;
+pub mod webhook;
 
 pub use authz::{Action, Authorizer, AuthzRequest, Decision, Resource};
 pub use error::{MailError, StoreError};
@@ -61,6 +62,10 @@ pub use store::{
 };
 pub use time::{Clock, Random};
 pub use values::{Email, IdempotencyKey, RequestId, Role, TenantName, UserName, ValueError};
+pub use webhook::{
+    ClaimedEvent, EventOutcome, EventSettlement, EventType, WebhookEndpoint, WebhookError,
+    WebhookEvent, WebhookPost, WebhookRepo, WebhookSecret, WebhookSender, WebhookUrl,
+};
 
 // Test support (feature `mocks`): the mocks of every port, at the root.
 #[cfg(any(test, feature = "mocks"))]
@@ -83,3 +88,5 @@ pub use store::{
 };
 #[cfg(any(test, feature = "mocks"))]
 pub use time::{MockClock, MockRandom};
+#[cfg(any(test, feature = "mocks"))]
+pub use webhook::{MockWebhookRepo, MockWebhookSender};

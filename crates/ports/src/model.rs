@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::ids::{ApiKeyId, OutboxId, TenantId, UserId};
 use crate::secrets::{InviteToken, SecretHash};
 use crate::values::{Email, IdempotencyKey, RequestId, Role, TenantName, UserName};
+use crate::webhook::WebhookEvent;
 
 /// Where a user is in the invitation lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -225,6 +226,10 @@ pub struct Settlement {
     pub id: OutboxId,
     /// How the attempt ended.
     pub outcome: DeliveryOutcome,
+    /// The webhook event reporting the outcome (`invite.delivered`,
+    /// `invite.delivery_failed`), written with the settlement when the
+    /// tenant has an endpoint and the claim still held the message.
+    pub event: Option<WebhookEvent>,
 }
 
 /// One send of an invite: the token that replaces any previous one, and the
@@ -367,6 +372,9 @@ pub struct NewUser {
     pub idempotency: Option<IdempotencyWrite>,
     /// The audit line for the successful attempt.
     pub audit: AuditEntry,
+    /// The webhook event reporting it (written only when the tenant has
+    /// an endpoint).
+    pub event: WebhookEvent,
 }
 
 /// A resend: rotate the token of an invited user, decided on `expected_version`.
@@ -384,6 +392,9 @@ pub struct Rotation {
     pub idempotency: Option<IdempotencyWrite>,
     /// The audit line for the successful attempt.
     pub audit: AuditEntry,
+    /// The webhook event reporting it (written only when the tenant has
+    /// an endpoint).
+    pub event: WebhookEvent,
 }
 
 /// Whether an optimistic write found the version it was decided on.
@@ -421,6 +432,9 @@ pub struct Revocation {
     pub idempotency: Option<IdempotencyWrite>,
     /// The audit line for the successful attempt.
     pub audit: AuditEntry,
+    /// The webhook event reporting it (written only when the tenant has
+    /// an endpoint).
+    pub event: WebhookEvent,
 }
 
 /// Erase a user and every stored copy of their address and name.
@@ -435,6 +449,9 @@ pub struct Erasure {
     pub idempotency: Option<IdempotencyWrite>,
     /// The audit line for the successful attempt.
     pub audit: AuditEntry,
+    /// The webhook event reporting it (written only when the tenant has
+    /// an endpoint).
+    pub event: WebhookEvent,
 }
 
 /// Accept an invite, decided on `expected_version`.
@@ -450,6 +467,9 @@ pub struct Activation {
     pub at: DateTime<Utc>,
     /// The audit line for the successful attempt.
     pub audit: AuditEntry,
+    /// The webhook event reporting it (written only when the tenant has
+    /// an endpoint).
+    pub event: WebhookEvent,
 }
 
 /// A page request for the audit trail, newest first.

@@ -11,6 +11,8 @@ use crate::error::StoreError;
 pub enum OutboxKind {
     /// An invite email.
     Email,
+    /// A webhook event.
+    Webhook,
 }
 
 impl OutboxKind {
@@ -18,11 +20,12 @@ impl OutboxKind {
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Email => "email",
+            Self::Webhook => "webhook",
         }
     }
 
     /// Every kind.
-    pub const ALL: [Self; 1] = [Self::Email];
+    pub const ALL: [Self; 2] = [Self::Email, Self::Webhook];
 }
 
 /// The messages of one kind still to deliver.

@@ -14,7 +14,8 @@ pub struct PruneBefore {
     /// Audit lines written before this.
     pub audit: DateTime<Utc>,
     /// Delivered or failed outbox messages queued before this — except the
-    /// message of a user's latest send (its state is `invite.delivery`).
+    /// message of a user's latest send (its state is `invite.delivery`) —
+    /// and delivered or failed webhook events that happened before this.
     pub outbox: DateTime<Utc>,
     /// Send records (cooldown and daily cap) sent before this.
     pub sends: DateTime<Utc>,
@@ -35,15 +36,23 @@ pub struct Pruned {
     pub sends: usize,
     /// Idempotency records.
     pub idempotency: usize,
+    /// Webhook events delivered or given up.
+    pub webhooks: usize,
 }
 
 impl Pruned {
     /// Whether any kind filled its batch: there may be more to delete.
     pub fn filled(&self, limit: u32) -> bool {
         let limit = limit as usize;
-        [self.audit, self.outbox, self.sends, self.idempotency]
-            .iter()
-            .any(|n| *n >= limit)
+        [
+            self.audit,
+            self.outbox,
+            self.sends,
+            self.idempotency,
+            self.webhooks,
+        ]
+        .iter()
+        .any(|n| *n >= limit)
     }
 }
 
@@ -54,6 +63,7 @@ pub trait Retention: Send + Sync {
     /// Deletes, in one transaction, up to `before.limit` rows of each kind
     /// older than its instant: audit lines; outbox messages that are sent
     /// or failed (never a pending one, never the one a user's latest send
-    /// names); send records; idempotency records. Returns how many went.
+    /// names); send records; idempotency records; webhook events delivered
+    /// or given up (never a pending one). Returns how many went.
     async fn prune(&self, before: &PruneBefore) -> Result<Pruned, StoreError>;
 }

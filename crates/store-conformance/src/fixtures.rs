@@ -5,10 +5,10 @@
 
 use beckon_ports::{
     Activation, ApiKeyId, ApiKeyRecord, AuditEntry, AuditOutcome, Delivery, DeliveryOutcome, Email,
-    Erasure, IdempotencyKey, IdempotencyRecord, IdempotencyWrite, Invite, InviteEmail, InviteSend,
-    InviteToken, NewUser, OutboxId, OutboxMessage, RequestId, Revocation, Role, Rotation,
-    SecretHash, Settlement, Tenant, TenantId, TenantName, TenantRepo, User, UserId, UserName,
-    UserStatus,
+    Erasure, EventType, IdempotencyKey, IdempotencyRecord, IdempotencyWrite, Invite, InviteEmail,
+    InviteSend, InviteToken, NewUser, OutboxId, OutboxMessage, RequestId, Revocation, Role,
+    Rotation, SecretHash, Settlement, Tenant, TenantId, TenantName, TenantRepo, User, UserId,
+    UserName, UserStatus, WebhookEvent,
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use uuid::Uuid;
@@ -124,7 +124,13 @@ pub fn new_user_with_id(
         version: 0,
     };
     let audit = audit(tenant.id, Some(id), "InviteUser", at);
+    let event = WebhookEvent {
+        send: Some(1),
+        message_id: Some(send.outbox.id),
+        ..event(tenant.id, id, EventType::InviteSent, Some(&user.email), at)
+    };
     let new = NewUser {
+        event,
         user,
         send,
         idempotency: None,
@@ -142,6 +148,17 @@ pub fn rotation(
 ) -> (Rotation, InviteToken) {
     let (send, token) = send(tenant, user.id, &user.email, at);
     let rotation = Rotation {
+        event: WebhookEvent {
+            send: Some(2),
+            message_id: Some(send.outbox.id),
+            ..event(
+                tenant.id,
+                user.id,
+                EventType::InviteSent,
+                Some(&user.email),
+                at,
+            )
+        },
         tenant_id: tenant.id,
         user_id: user.id,
         expected_version: version,
@@ -158,6 +175,7 @@ pub fn activation(tenant: TenantId, user: UserId, version: i64, at: DateTime<Utc
     let mut audit = audit(tenant, Some(user), "AcceptInvite", at);
     audit.key_id = None;
     Activation {
+        event: event(tenant, user, EventType::InviteAccepted, None, at),
         tenant_id: tenant,
         user_id: user,
         expected_version: version,
@@ -169,6 +187,7 @@ pub fn activation(tenant: TenantId, user: UserId, version: i64, at: DateTime<Utc
 /// A revoke of `user` at `at`, decided on `version`.
 pub fn revocation(tenant: TenantId, user: UserId, version: i64, at: DateTime<Utc>) -> Revocation {
     Revocation {
+        event: event(tenant, user, EventType::InviteRevoked, None, at),
         tenant_id: tenant,
         user_id: user,
         expected_version: version,
@@ -181,6 +200,7 @@ pub fn revocation(tenant: TenantId, user: UserId, version: i64, at: DateTime<Utc
 /// An erasure of `user` at `at`.
 pub fn erasure(tenant: TenantId, user: UserId, at: DateTime<Utc>) -> Erasure {
     Erasure {
+        event: event(tenant, user, EventType::UserDeleted, None, at),
         tenant_id: tenant,
         user_id: user,
         idempotency: None,
@@ -229,6 +249,7 @@ pub fn sent(id: OutboxId) -> Settlement {
     Settlement {
         id,
         outcome: DeliveryOutcome::Sent,
+        event: None,
     }
 }
 
@@ -240,6 +261,7 @@ pub fn retry(id: OutboxId, next_attempt_at: DateTime<Utc>, error: &str) -> Settl
             next_attempt_at,
             error: error.into(),
         },
+        event: None,
     }
 }
 
@@ -250,5 +272,26 @@ pub fn failed(id: OutboxId, reason: &str) -> Settlement {
         outcome: DeliveryOutcome::Failed {
             reason: reason.into(),
         },
+        event: None,
+    }
+}
+
+/// A webhook event about `user` of `tenant` at `at` (a new id).
+pub fn event(
+    tenant: TenantId,
+    user: UserId,
+    event_type: EventType,
+    email: Option<&Email>,
+    at: DateTime<Utc>,
+) -> WebhookEvent {
+    WebhookEvent {
+        id: Uuid::now_v7(),
+        tenant_id: tenant,
+        user_id: user,
+        event_type,
+        email: email.cloned(),
+        send: None,
+        message_id: None,
+        at,
     }
 }

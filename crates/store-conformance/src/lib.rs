@@ -43,6 +43,7 @@ pub mod retention;
 pub mod rotations;
 pub mod tenants;
 pub mod users;
+pub mod webhooks;
 
 use std::fmt;
 use std::future::Future;
@@ -54,18 +55,27 @@ use futures_util::future::BoxFuture;
 
 /// A store the suite can check: every storage port at once
 /// ([`beckon_ports::Storage`], what `beckon_domain::Ports::builder` takes)
-/// the monitoring view of the outbox ([`beckon_ports::OutboxStats`]) and
-/// retention ([`beckon_ports::Retention`]),
+/// the monitoring view of the outbox ([`beckon_ports::OutboxStats`]),
+/// retention ([`beckon_ports::Retention`]) and webhooks
+/// ([`beckon_ports::WebhookRepo`]),
 /// and `Clone` with every clone sharing the same data (the concurrency
 /// contracts call one store from several futures). Implemented for every
 /// type that is both.
 pub trait Storage:
-    beckon_ports::Storage + beckon_ports::OutboxStats + beckon_ports::Retention + Clone
+    beckon_ports::Storage
+    + beckon_ports::OutboxStats
+    + beckon_ports::Retention
+    + beckon_ports::WebhookRepo
+    + Clone
 {
 }
 
 impl<T> Storage for T where
-    T: beckon_ports::Storage + beckon_ports::OutboxStats + beckon_ports::Retention + Clone
+    T: beckon_ports::Storage
+        + beckon_ports::OutboxStats
+        + beckon_ports::Retention
+        + beckon_ports::WebhookRepo
+        + Clone
 {
 }
 
@@ -126,6 +136,7 @@ pub fn contracts<S: Storage>() -> Vec<Contract<S>> {
         lifecycle::contracts(),
         outbox_stats::contracts(),
         retention::contracts(),
+        webhooks::contracts(),
     ]
     .into_iter()
     .flatten()

@@ -90,6 +90,7 @@ pub async fn pruning_takes_what_is_old_and_keeps_what_a_rule_needs<S: Storage>(s
             outbox: 1,
             sends: 2,
             idempotency: 1,
+            webhooks: 0,
         },
         "two t0 audit lines, ada's first email, the two t0 sends, the old record"
     );

@@ -14,10 +14,28 @@ impl OutboxStats for Store {
             Backend::Sqlite(db) => db.read(async move |c| outbox_stats::pending(c).await).await,
         };
         let (pending, oldest_queued_at) = answer(result, "reading the outbox backlog")?;
-        Ok(vec![OutboxBacklog {
-            kind: OutboxKind::Email,
-            pending,
-            oldest_queued_at,
-        }])
+        let events = match &self.backend {
+            Backend::Postgres(db) => {
+                db.read(async move |c| outbox_stats::pending_events(c).await)
+                    .await
+            }
+            Backend::Sqlite(db) => {
+                db.read(async move |c| outbox_stats::pending_events(c).await)
+                    .await
+            }
+        };
+        let (events, oldest_event) = answer(events, "reading the webhook backlog")?;
+        Ok(vec![
+            OutboxBacklog {
+                kind: OutboxKind::Email,
+                pending,
+                oldest_queued_at,
+            },
+            OutboxBacklog {
+                kind: OutboxKind::Webhook,
+                pending: events,
+                oldest_queued_at: oldest_event,
+            },
+        ])
     }
 }

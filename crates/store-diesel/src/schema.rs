@@ -120,6 +120,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::*;
+
+    webhooks (tenant_id) {
+        tenant_id -> PortableUuid,
+        url -> Text,
+        secret -> Text,
+        created_at -> PortableTs,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::*;
+
+    webhook_events (tenant_id, id) {
+        tenant_id -> PortableUuid,
+        id -> PortableUuid,
+        user_id -> PortableUuid,
+        event_type -> Text,
+        email -> Nullable<Text>,
+        send_number -> Nullable<Integer>,
+        message_id -> Nullable<PortableUuid>,
+        occurred_at -> PortableTs,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> PortableTs,
+        claimed_until -> Nullable<PortableTs>,
+        last_error -> Nullable<Text>,
+        settled_at -> Nullable<PortableTs>,
+    }
+}
+
 diesel::joinable!(api_keys -> tenants (tenant_id));
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
@@ -129,9 +163,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     idempotency_records,
     audit_log,
+    webhooks,
+    webhook_events,
 );
 
 diesel::alias!(outbox as due_outbox: DueOutbox);
+diesel::alias!(webhook_events as due_events: DueEvents);
 // Retention names a batch of a table's rows with a sub-select of the same
 // table: the sub-select reads an alias.
 diesel::alias!(audit_log as old_audit: OldAudit);

@@ -14,12 +14,13 @@ use beckon_ports::{
     ListQuery, NewUser, OutboxRepo, Revocation, Rotation, SecretHash, Settlement, StoreError,
     Tenant, TenantId, TenantRepo, User, UserId, UserRepo, WriteOutcome,
 };
+use beckon_ports::{ClaimedEvent, EventSettlement, WebhookEndpoint, WebhookRepo};
 use chrono::{DateTime, Utc};
 
 use crate::connection::{self, PgDb, StoreOptions, Target};
 use crate::errors::TxError;
 use crate::migrate;
-use crate::repo::{admin, outbox, users};
+use crate::repo::{admin, outbox, users, webhooks};
 use crate::rows::AuditRow;
 use crate::sqlite::SqliteDb;
 
@@ -454,5 +455,120 @@ impl Health for Store {
             Backend::Postgres(db) => db.ping().await,
             Backend::Sqlite(db) => db.ping().await,
         }
+    }
+}
+
+#[async_trait]
+impl WebhookRepo for Store {
+    async fn set_endpoint(&self, endpoint: &WebhookEndpoint) -> Result<(), StoreError> {
+        let e = endpoint.clone();
+        let result = match &self.backend {
+            Backend::Postgres(db) => {
+                let db = db.clone();
+                detached(async move {
+                    db.write(async |c| webhooks::set_endpoint(c, &e).await)
+                        .await
+                })
+                .await
+            }
+            Backend::Sqlite(db) => {
+                db.write(async move |c| webhooks::set_endpoint(c, &e).await)
+                    .await
+            }
+        };
+        answer(result, "setting a webhook endpoint")
+    }
+
+    async fn remove_endpoint(&self, tenant: TenantId) -> Result<bool, StoreError> {
+        let result = match &self.backend {
+            Backend::Postgres(db) => {
+                let db = db.clone();
+                detached(async move {
+                    db.write(async |c| webhooks::remove_endpoint(c, tenant).await)
+                        .await
+                })
+                .await
+            }
+            Backend::Sqlite(db) => {
+                db.write(async move |c| webhooks::remove_endpoint(c, tenant).await)
+                    .await
+            }
+        };
+        answer(result, "removing a webhook endpoint")
+    }
+
+    async fn endpoint(&self, tenant: TenantId) -> Result<Option<WebhookEndpoint>, StoreError> {
+        let result = match &self.backend {
+            Backend::Postgres(db) => {
+                db.read(async move |c| webhooks::endpoint(c, tenant).await)
+                    .await
+            }
+            Backend::Sqlite(db) => {
+                db.read(async move |c| webhooks::endpoint(c, tenant).await)
+                    .await
+            }
+        };
+        answer(result, "reading a webhook endpoint")
+    }
+
+    async fn any_event_due(&self, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let result = match &self.backend {
+            Backend::Postgres(db) => {
+                db.read(async move |c| webhooks::any_due(c, now).await)
+                    .await
+            }
+            Backend::Sqlite(db) => {
+                db.read(async move |c| webhooks::any_due(c, now).await)
+                    .await
+            }
+        };
+        answer(result, "looking for due webhook events")
+    }
+
+    async fn claim_events(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<ClaimedEvent>, StoreError> {
+        let result = match &self.backend {
+            Backend::Postgres(db) => {
+                let db = db.clone();
+                detached(async move {
+                    db.write(async |c| webhooks::claim(c, now, lease_until, limit).await)
+                        .await
+                })
+                .await
+            }
+            Backend::Sqlite(db) => {
+                db.write(async move |c| webhooks::claim(c, now, lease_until, limit).await)
+                    .await
+            }
+        };
+        answer(result, "claiming webhook events")
+    }
+
+    async fn settle_events(
+        &self,
+        lease_until: DateTime<Utc>,
+        at: DateTime<Utc>,
+        outcomes: &[EventSettlement],
+    ) -> Result<usize, StoreError> {
+        let outcomes = outcomes.to_vec();
+        let result = match &self.backend {
+            Backend::Postgres(db) => {
+                let db = db.clone();
+                detached(async move {
+                    db.write(async |c| webhooks::settle(c, lease_until, at, &outcomes).await)
+                        .await
+                })
+                .await
+            }
+            Backend::Sqlite(db) => {
+                db.write(async move |c| webhooks::settle(c, lease_until, at, &outcomes).await)
+                    .await
+            }
+        };
+        answer(result, "settling webhook events")
     }
 }

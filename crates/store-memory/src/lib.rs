@@ -24,7 +24,7 @@
 //! use beckon_ports::{
 //!     ApiKeyId, AuditEntry, AuditOutcome, Delivery, Email, Invite, InviteEmail, InviteSend, InviteToken,
 //!     NewUser, OutboxId, OutboxMessage, RequestId, Tenant, TenantId, TenantName, TenantRepo,
-//!     User, UserId, UserRepo, UserStatus,
+//!     User, UserId, UserRepo, UserStatus, EventType, WebhookEvent,
 //! };
 //! use beckon_store_memory::MemoryStore;
 //! use chrono::{DateTime, Duration};
@@ -85,7 +85,18 @@
 //!     outcome: AuditOutcome::Succeeded,
 //!     at: now,
 //! };
-//! store.insert_invited(&NewUser { user: user.clone(), send, idempotency: None, audit }).await?;
+//! // The webhook event it reports (stored only if the tenant has an endpoint).
+//! let event = WebhookEvent {
+//!     id: Uuid::now_v7(),
+//!     tenant_id: tenant.id,
+//!     user_id: id,
+//!     event_type: EventType::InviteSent,
+//!     email: Some(user.email.clone()),
+//!     send: Some(1),
+//!     message_id: Some(send.outbox.id),
+//!     at: now,
+//! };
+//! store.insert_invited(&NewUser { user: user.clone(), send, idempotency: None, audit, event }).await?;
 //!
 //! assert_eq!(UserRepo::get(&store, tenant.id, id).await?, Some(user.clone()));
 //! assert_eq!(store.find_by_token(&token.hash()).await?, Some(user));
@@ -103,6 +114,7 @@ mod outbox_stats;
 mod retention;
 mod state;
 mod users;
+mod webhooks;
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

@@ -74,6 +74,12 @@ impl OutboxRepo for MemoryStore {
             let others = outcomes
                 .iter()
                 .filter(|o| o.outcome != DeliveryOutcome::Sent);
+            // The events first, fenced by the leases the settle ends.
+            for settlement in outcomes {
+                if let Some(event) = &settlement.event {
+                    crate::webhooks::queue_if_held(s, event, settlement.id, lease);
+                }
+            }
             let mut changed = 0;
             for settlement in delivered.chain(others) {
                 // By id alone, as the worker names them (ids are unique

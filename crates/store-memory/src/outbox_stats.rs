@@ -21,11 +21,29 @@ impl OutboxStats for MemoryStore {
                     Some(oldest.map_or(at, |o: chrono::DateTime<_>| o.min(at))),
                 )
             });
-            Ok(vec![OutboxBacklog {
-                kind: OutboxKind::Email,
-                pending: count,
-                oldest_queued_at: oldest,
-            }])
+            let events = s
+                .events
+                .iter()
+                .filter(|e| e.status == crate::webhooks::EventStatus::Pending);
+            let (event_count, oldest_event) = events.fold((0u64, None), |(n, oldest), e| {
+                let at = e.event.at;
+                (
+                    n + 1,
+                    Some(oldest.map_or(at, |o: chrono::DateTime<_>| o.min(at))),
+                )
+            });
+            Ok(vec![
+                OutboxBacklog {
+                    kind: OutboxKind::Email,
+                    pending: count,
+                    oldest_queued_at: oldest,
+                },
+                OutboxBacklog {
+                    kind: OutboxKind::Webhook,
+                    pending: event_count,
+                    oldest_queued_at: oldest_event,
+                },
+            ])
         })
     }
 }

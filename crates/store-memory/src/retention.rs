@@ -93,10 +93,23 @@ fn prune(s: &mut State, b: &PruneBefore) -> Pruned {
         s.idempotency.remove(key);
     }
 
+    let events = oldest(
+        s.events
+            .iter()
+            .filter(|e| {
+                e.status != crate::webhooks::EventStatus::Pending && e.event.at < micros(b.outbox)
+            })
+            .map(|e| (e.event.at, e.event.id))
+            .collect(),
+        b.limit,
+    );
+    s.events.retain(|e| !events.contains(&e.event.id));
+
     Pruned {
         audit: audit_ids.len(),
         outbox: messages.len(),
         sends: sends.len(),
         idempotency: records.len(),
+        webhooks: events.len(),
     }
 }

@@ -39,6 +39,8 @@ pub struct State {
     pub user_sends: HashMap<(TenantId, UserId), Vec<DateTime<Utc>>>,
     /// (tenant, id) of every audit line (the table's primary key).
     pub audit_ids: HashSet<(TenantId, uuid::Uuid)>,
+    pub webhooks: BTreeMap<TenantId, beckon_ports::WebhookEndpoint>,
+    pub events: Vec<crate::webhooks::StoredEvent>,
 }
 
 /// A user as the `users` table holds it: the invite's columns outlive

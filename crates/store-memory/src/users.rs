@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 
 use crate::MemoryStore;
 use crate::state::{OutboxStatus, State, StoredMessage, UserRow, micros, unexpected};
+use crate::webhooks;
 
 #[async_trait]
 impl UserRepo for MemoryStore {
@@ -117,6 +118,7 @@ fn activate(s: &mut State, a: &Activation) -> Result<WriteOutcome, StoreError> {
         }
     }
     write_audit(s, &a.audit);
+    webhooks::queue(s, &a.event);
     Ok(WriteOutcome::Applied)
 }
 
@@ -144,6 +146,7 @@ fn revoke(s: &mut State, r: &Revocation) -> Result<WriteOutcome, StoreError> {
     });
     write_idempotency(s, r.idempotency.as_ref());
     write_audit(s, &r.audit);
+    webhooks::queue(s, &r.event);
     Ok(WriteOutcome::Applied)
 }
 
@@ -180,8 +183,10 @@ fn erase(s: &mut State, e: &Erasure) -> Result<bool, StoreError> {
     s.outbox
         .retain(|_, m| !(m.tenant_id == e.tenant_id && m.user_id == e.user_id));
     s.idempotency.retain(|_, r| !about_user(r));
+    webhooks::forget_user(s, e.tenant_id, e.user_id);
     write_idempotency(s, e.idempotency.as_ref());
     write_audit(s, &e.audit);
+    webhooks::queue(s, &e.event);
     Ok(true)
 }
 
@@ -215,6 +220,7 @@ fn insert_invited(s: &mut State, new: &NewUser) -> Result<(), StoreError> {
     write_send(s, &new.send);
     write_idempotency(s, new.idempotency.as_ref());
     write_audit(s, &new.audit);
+    webhooks::queue(s, &new.event);
     Ok(())
 }
 
@@ -249,6 +255,7 @@ fn rotate_invite(s: &mut State, r: &Rotation) -> Result<WriteOutcome, StoreError
     write_send(s, &r.send);
     write_idempotency(s, r.idempotency.as_ref());
     write_audit(s, &r.audit);
+    webhooks::queue(s, &r.event);
     Ok(WriteOutcome::Applied)
 }
 

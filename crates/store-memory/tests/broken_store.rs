@@ -134,6 +134,46 @@ impl OutboxStats for Careless {
 }
 
 #[async_trait]
+impl beckon_ports::WebhookRepo for Careless {
+    async fn set_endpoint(&self, e: &beckon_ports::WebhookEndpoint) -> Result<(), StoreError> {
+        self.0.set_endpoint(e).await
+    }
+
+    async fn remove_endpoint(&self, tenant: TenantId) -> Result<bool, StoreError> {
+        self.0.remove_endpoint(tenant).await
+    }
+
+    async fn endpoint(
+        &self,
+        tenant: TenantId,
+    ) -> Result<Option<beckon_ports::WebhookEndpoint>, StoreError> {
+        self.0.endpoint(tenant).await
+    }
+
+    async fn any_event_due(&self, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.0.any_event_due(now).await
+    }
+
+    async fn claim_events(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<beckon_ports::ClaimedEvent>, StoreError> {
+        self.0.claim_events(now, lease_until, limit).await
+    }
+
+    async fn settle_events(
+        &self,
+        lease_until: DateTime<Utc>,
+        at: DateTime<Utc>,
+        outcomes: &[beckon_ports::EventSettlement],
+    ) -> Result<usize, StoreError> {
+        self.0.settle_events(lease_until, at, outcomes).await
+    }
+}
+
+#[async_trait]
 impl beckon_ports::Retention for Careless {
     async fn prune(
         &self,

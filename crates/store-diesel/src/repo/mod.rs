@@ -8,3 +8,4 @@ pub mod outbox;
 pub mod outbox_stats;
 pub mod retention;
 pub mod users;
+pub mod webhooks;

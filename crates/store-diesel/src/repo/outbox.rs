@@ -77,6 +77,14 @@ pub async fn settle(
     };
     let no_lease = || outbox::claimed_until.eq(None::<DbTime>);
     let no_payload = || outbox::payload.eq(None::<String>);
+    // The events first: each is fenced by the message's lease, which the
+    // updates below end.
+    let events = outcomes.iter().filter_map(|s| {
+        s.event
+            .as_ref()
+            .map(|e| crate::repo::webhooks::queue_if_held(c, e, s.id, lease))
+    });
+    futures_util::future::try_join_all(events).await?;
     let sent: Vec<DbUuid> = outcomes
         .iter()
         .filter(|s| s.outcome == DeliveryOutcome::Sent)

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use crate::conn::Conn;
 use crate::errors::TxError;
 use crate::rows::PENDING;
-use crate::schema::outbox;
+use crate::schema::{outbox, webhook_events};
 use crate::sql_types::DbTime;
 
 /// Read body: the number of pending messages and the oldest one's
@@ -29,9 +29,35 @@ pub async fn pending(c: &impl Conn) -> Result<(u64, Option<DateTime<Utc>>), TxEr
                 .limit(1),
         )
         .await?;
+    Ok(backlog(&counts, &oldest))
+}
+
+/// Read body: the number of pending webhook events and the oldest one's
+/// time. Named global exception, as [`pending`].
+pub async fn pending_events(c: &impl Conn) -> Result<(u64, Option<DateTime<Utc>>), TxError> {
+    let counts = c
+        .load::<i64, _>(
+            webhook_events::table
+                .filter(webhook_events::status.eq(PENDING))
+                .select(diesel::dsl::count_star()),
+        )
+        .await?;
+    let oldest = c
+        .load::<DbTime, _>(
+            webhook_events::table
+                .filter(webhook_events::status.eq(PENDING))
+                .select(webhook_events::occurred_at)
+                .order(webhook_events::occurred_at.asc())
+                .limit(1),
+        )
+        .await?;
+    Ok(backlog(&counts, &oldest))
+}
+
+fn backlog(counts: &[i64], oldest: &[DbTime]) -> (u64, Option<DateTime<Utc>>) {
     let count = counts.first().copied().unwrap_or(0);
-    Ok((
+    (
         u64::try_from(count).unwrap_or(0),
         oldest.first().map(|t| t.get()),
-    ))
+    )
 }

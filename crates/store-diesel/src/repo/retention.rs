@@ -10,8 +10,8 @@ use crate::conn::Conn;
 use crate::errors::TxError;
 use crate::rows::PENDING;
 use crate::schema::{
-    audit_log, due_outbox, idempotency_records, invite_sends, old_audit, old_records, old_sends,
-    outbox, users,
+    audit_log, due_events, due_outbox, idempotency_records, invite_sends, old_audit, old_records,
+    old_sends, outbox, users, webhook_events,
 };
 use crate::sql_types::DbTime;
 
@@ -91,12 +91,30 @@ pub async fn prune(c: &impl Conn, b: &PruneBefore) -> Result<Pruned, TxError> {
                 ),
             ),
     ));
-    let (audit, outbox, sends, idempotency) =
-        futures_util::join!(audit, outbox, sends, idempotency);
+    // Never a pending event.
+    let webhooks = c.execute(diesel::delete(
+        webhook_events::table.filter(
+            webhook_events::id.eq_any(
+                due_events
+                    .filter(due_events.field(webhook_events::status).ne(PENDING))
+                    .filter(
+                        due_events
+                            .field(webhook_events::occurred_at)
+                            .lt(DbTime::from(b.outbox)),
+                    )
+                    .select(due_events.field(webhook_events::id))
+                    .order(due_events.field(webhook_events::occurred_at).asc())
+                    .limit(limit),
+            ),
+        ),
+    ));
+    let (audit, outbox, sends, idempotency, webhooks) =
+        futures_util::join!(audit, outbox, sends, idempotency, webhooks);
     Ok(Pruned {
         audit: audit?,
         outbox: outbox?,
         sends: sends?,
         idempotency: idempotency?,
+        webhooks: webhooks?,
     })
 }

@@ -12,6 +12,7 @@ use futures_util::join;
 
 use crate::conn::Conn;
 use crate::errors::{TxError, is_fk_violation, is_unique_violation};
+use crate::repo::webhooks;
 use crate::rows::{AuditRow, IdempotencyRow, NewOutboxRow, PENDING, UserRow};
 use crate::schema::{audit_log, idempotency_records, invite_sends, outbox, users};
 use crate::sql_types::{DbTime, DbUuid};
@@ -139,13 +140,14 @@ pub async fn insert_invited(c: &impl Conn, new: &NewUser) -> Result<(), TxError>
     // Joined, not try-joined: every statement's answer is awaited, and the
     // first failure in statement order is the one that explains (a taken
     // email makes the later inserts fail too, for want of the user).
-    let (user, send, key, line) = join!(
+    let (user, send, key, line, event) = join!(
         insert_user,
         record_send(c, &new.send),
         write_idempotency(c, new.idempotency.as_ref()),
         audit(c, AuditRow::new(&new.audit)),
+        webhooks::queue(c, &new.event),
     );
-    user.and(send).and(key).and(line)
+    user.and(send).and(key).and(line).and(event)
 }
 
 /// Write body of a resend: rotates the token only if the user is still
@@ -172,18 +174,19 @@ pub async fn rotate_invite(c: &impl Conn, r: &Rotation) -> Result<WriteOutcome, 
             users::version.eq(users::version + 1),
         )),
     );
-    let (rotated, send, key, line) = join!(
+    let (rotated, send, key, line, event) = join!(
         rotate,
         record_send(c, s),
         write_idempotency(c, r.idempotency.as_ref()),
         audit(c, AuditRow::new(&r.audit)),
+        webhooks::queue(c, &r.event),
     );
     // No row matched the guard: whatever the inserts said (without the
     // rotation they may fail for want of the user), nothing happened.
     if rotated? == 0 {
         return Err(TxError::Stale);
     }
-    send.and(key).and(line)?;
+    send.and(key).and(line).and(event)?;
     Ok(WriteOutcome::Applied)
 }
 
@@ -205,11 +208,15 @@ pub async fn activate(c: &impl Conn, a: &Activation) -> Result<WriteOutcome, TxE
             users::version.eq(users::version + 1),
         )),
     );
-    let (activated, line) = join!(activate, audit(c, AuditRow::new(&a.audit)));
+    let (activated, line, event) = join!(
+        activate,
+        audit(c, AuditRow::new(&a.audit)),
+        webhooks::queue(c, &a.event),
+    );
     if activated? == 0 {
         return Err(TxError::Stale);
     }
-    line?;
+    line.and(event)?;
     Ok(WriteOutcome::Applied)
 }
 
@@ -240,17 +247,18 @@ pub async fn revoke(c: &impl Conn, r: &Revocation) -> Result<WriteOutcome, TxErr
             .filter(outbox::user_id.eq(user))
             .filter(outbox::status.eq(PENDING)),
     ));
-    let (marked, dropped, key, line) = join!(
+    let (marked, dropped, key, line, event) = join!(
         mark,
         drop_pending,
         write_idempotency(c, r.idempotency.as_ref()),
         audit(c, AuditRow::new(&r.audit)),
+        webhooks::queue(c, &r.event),
     );
     if marked? == 0 {
         return Err(TxError::Stale);
     }
     dropped?;
-    key.and(line)?;
+    key.and(line).and(event)?;
     Ok(WriteOutcome::Applied)
 }
 
@@ -261,7 +269,7 @@ pub async fn erase(c: &impl Conn, e: &Erasure) -> Result<bool, TxError> {
     let tenant = DbUuid::from(e.tenant_id);
     let user = DbUuid::from(e.user_id);
     // Rows that reference the user first: its sends and messages.
-    let (sends, messages, records) = join!(
+    let (sends, messages, records, events) = join!(
         c.execute(diesel::delete(
             invite_sends::table
                 .filter(invite_sends::tenant_id.eq(tenant))
@@ -277,11 +285,13 @@ pub async fn erase(c: &impl Conn, e: &Erasure) -> Result<bool, TxError> {
                 .filter(idempotency_records::tenant_id.eq(tenant))
                 .filter(idempotency_records::user_id.eq(Some(user))),
         )),
+        webhooks::forget_user(c, e.tenant_id, e.user_id),
     );
     sends?;
     messages?;
     records?;
-    let (deleted, key, line) = join!(
+    events?;
+    let (deleted, key, line, event) = join!(
         c.execute(diesel::delete(
             users::table
                 .filter(users::tenant_id.eq(tenant))
@@ -289,11 +299,12 @@ pub async fn erase(c: &impl Conn, e: &Erasure) -> Result<bool, TxError> {
         )),
         write_idempotency(c, e.idempotency.as_ref()),
         audit(c, AuditRow::new(&e.audit)),
+        webhooks::queue(c, &e.event),
     );
     if deleted? == 0 {
         return Err(TxError::Stale);
     }
-    key.and(line)?;
+    key.and(line).and(event)?;
     Ok(true)
 }
 

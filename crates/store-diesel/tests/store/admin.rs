@@ -28,7 +28,12 @@ store_test! {
         store.migrate().await.unwrap();
         store.migrate().await.unwrap();
         assert_eq!(db.count("SELECT COUNT(*) AS n FROM __diesel_schema_migrations").await, before);
-        assert_eq!(before, 13);
+        // Every migration of the tree, applied once.
+        let shipped = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations/sqlite"))
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().join("up.sql").is_file())
+            .count();
+        assert_eq!(before, i64::try_from(shipped).unwrap());
     }
 }
 

@@ -91,6 +91,7 @@ fn sent(id: OutboxId) -> Settlement {
     Settlement {
         id,
         outcome: DeliveryOutcome::Sent,
+        event: None,
     }
 }
 
@@ -101,6 +102,7 @@ fn retry(id: OutboxId, next_attempt_at: DateTime<Utc>, error: &str) -> Settlemen
             next_attempt_at,
             error: error.into(),
         },
+        event: None,
     }
 }
 
@@ -110,6 +112,7 @@ fn failed(id: OutboxId, reason: &str) -> Settlement {
         outcome: DeliveryOutcome::Failed {
             reason: reason.into(),
         },
+        event: None,
     }
 }
 

@@ -254,6 +254,13 @@ pub fn new_user(tenant: &Tenant, email: &str, at: DateTime<Utc>) -> (NewUser, In
     let audit = audit(tenant.id, id, "InviteUser", at);
     (
         NewUser {
+            event: beckon_store_conformance::fixtures::event(
+                tenant.id,
+                id,
+                beckon_ports::EventType::InviteSent,
+                None,
+                at,
+            ),
             user,
             send,
             idempotency: None,
@@ -272,6 +279,13 @@ pub fn rotation(
 ) -> (Rotation, InviteToken) {
     let (send, token) = send(tenant, user.id, &user.email, at);
     let rotation = Rotation {
+        event: beckon_store_conformance::fixtures::event(
+            tenant.id,
+            user.id,
+            beckon_ports::EventType::InviteSent,
+            None,
+            at,
+        ),
         tenant_id: tenant.id,
         user_id: user.id,
         expected_version: version,
