@@ -22,15 +22,16 @@ pub const DOMAIN: &str = "beckon-domain";
 /// The HTTP layer.
 pub const HTTP: &str = "beckon-http";
 /// The adapters: each implements ports on one library.
-pub const ADAPTERS: [&str; 4] = [
+pub const ADAPTERS: [&str; 5] = [
     "beckon-store-diesel",
     "beckon-store-memory",
     "beckon-mail",
+    "beckon-webhook",
     "beckon-authz-cedar",
 ];
 /// Crate-name prefixes of the frameworks the ports and the domain must not
 /// name (`actix-web`, `diesel-async`, `cedar-policy`, …).
-pub const FRAMEWORKS: [&str; 4] = ["actix", "diesel", "lettre", "cedar"];
+pub const FRAMEWORKS: [&str; 5] = ["actix", "diesel", "lettre", "cedar", "reqwest"];
 
 /// One broken rule.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,6 +16,7 @@ beckon-ports = { path = "crates/ports" }
 beckon-domain = { path = "crates/domain" }
 beckon-http = { path = "crates/http" }
 beckon-mail = { path = "crates/mail" }
+beckon-webhook = { path = "crates/webhook" }
 beckon-store-diesel = { path = "crates/store-diesel" }
 beckon-store-memory = { path = "crates/store-memory" }
 beckon-authz-cedar = { path = "crates/authz-cedar" }
@@ -24,7 +25,7 @@ anyhow = "1"
 "#;
 
 /// The members of a workspace that keeps the ladder: (folder, name, deps).
-const GOOD: [(&str, &str, &str); 9] = [
+const GOOD: [(&str, &str, &str); 10] = [
     (
         "crates/ports",
         "beckon-ports",
@@ -51,6 +52,11 @@ const GOOD: [(&str, &str, &str); 9] = [
         "beckon-ports.workspace = true\nlettre = \"0.11\"",
     ),
     (
+        "crates/webhook",
+        "beckon-webhook",
+        "beckon-ports.workspace = true\nreqwest = \"0.12\"",
+    ),
+    (
         "crates/authz-cedar",
         "beckon-authz-cedar",
         "beckon-ports.workspace = true\ncedar-policy = \"=4.14.1\"",
@@ -63,7 +69,7 @@ const GOOD: [(&str, &str, &str); 9] = [
     (
         "bins/beckon",
         "beckon",
-        "beckon-domain.workspace = true\nbeckon-http.workspace = true\nbeckon-mail.workspace = true\nbeckon-store-diesel.workspace = true\nbeckon-authz-cedar.workspace = true",
+        "beckon-domain.workspace = true\nbeckon-http.workspace = true\nbeckon-mail.workspace = true\nbeckon-webhook.workspace = true\nbeckon-store-diesel.workspace = true\nbeckon-authz-cedar.workspace = true",
     ),
     ("xtask", "xtask", "anyhow.workspace = true"),
 ];
