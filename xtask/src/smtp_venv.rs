@@ -14,12 +14,13 @@ use anyhow::{Context, bail};
 pub const VENV_DIR: &str = ".venv-smtp";
 
 /// What is installed, pinned (aiosmtpd and what it depends on;
-/// prometheus_client, which depends on nothing).
-const REQUIREMENTS: [&str; 4] = [
+/// prometheus_client and standardwebhooks, which depend on nothing).
+const REQUIREMENTS: [&str; 5] = [
     "aiosmtpd==1.4.6",
     "atpublic==9.0.0",
     "attrs==26.1.0",
     "prometheus-client==0.26.0",
+    "standardwebhooks==1.3.0",
 ];
 
 /// The Python the venv is made with.
@@ -60,7 +61,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     )?;
     if !has_requirements(&python) {
         bail!(
-            "{} still does not import the pinned aiosmtpd and prometheus_client",
+            "{} still does not import the pinned aiosmtpd, prometheus_client and standardwebhooks",
             python.display()
         );
     }
@@ -77,7 +78,7 @@ fn has_requirements(python: &Path) -> bool {
         .map(|(name, version)| format!("({name:?}, {version:?})"))
         .collect();
     let check = format!(
-        "import sys, importlib.metadata as m, aiosmtpd, prometheus_client\n\
+        "import sys, importlib.metadata as m, aiosmtpd, prometheus_client, standardwebhooks\n\
          sys.exit(0 if all(m.version(n) == v for n, v in [{}]) else 1)",
         pins.join(", ")
     );

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
 use beckon_authz_cedar::verify::{self, Counterexample, Cvc5, Verification, VerifyError};
-use beckon_domain::{CreateApiKey, CreateTenant, RevokeApiKey};
-use beckon_ports::{ApiKeyId, Role, TenantId, TenantName};
+use beckon_domain::{CreateApiKey, CreateTenant, ManageWebhook, RevokeApiKey};
+use beckon_ports::{ApiKeyId, Role, TenantId, TenantName, WebhookUrl};
 use serde_json::{Value, json};
 
 use crate::config::Config;
@@ -81,6 +81,56 @@ pub async fn revoke_api_key(cfg: &Config, id: &str, sources: &Sources) -> anyhow
         .execute(id)
         .await?;
     Ok(json!({ "id": id.to_string(), "revoked": true }))
+}
+
+/// `beckon webhook set`: the tenant's endpoint, with a new signing secret
+/// shown once.
+pub async fn set_webhook(
+    cfg: &Config,
+    tenant: &str,
+    url: &str,
+    sources: &Sources,
+) -> anyhow::Result<Value> {
+    let tenant: TenantId = tenant
+        .parse()
+        .map_err(|_| anyhow!("--tenant: not a UUID"))?;
+    let url = WebhookUrl::parse(url).map_err(|e| anyhow!("--url: {e}"))?;
+    let store = Arc::new(migrated(cfg).await?);
+    let endpoint = ManageWebhook::new(
+        store.clone(),
+        store,
+        sources.clock.clone(),
+        sources.random.clone(),
+    )
+    .set(tenant, url)
+    .await?;
+    Ok(json!({
+        "tenant_id": endpoint.tenant_id.to_string(),
+        "url": endpoint.url.as_str(),
+        "secret": endpoint.secret.expose(),
+    }))
+}
+
+/// `beckon webhook remove`: the endpoint and the events still queued for
+/// it. `removed` is false when the tenant had none.
+pub async fn remove_webhook(
+    cfg: &Config,
+    tenant: &str,
+    sources: &Sources,
+) -> anyhow::Result<Value> {
+    let tenant: TenantId = tenant
+        .parse()
+        .map_err(|_| anyhow!("--tenant: not a UUID"))?;
+    let store = Arc::new(migrated(cfg).await?);
+    let removed = ManageWebhook::new(
+        store.clone(),
+        store,
+        sources.clock.clone(),
+        sources.random.clone(),
+    )
+    .remove(tenant)
+    .await?;
+    Ok(json!({ "tenant_id": tenant.to_string(), "removed": removed }))
 }
 
 /// `beckon policy check`.

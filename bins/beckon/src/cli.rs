@@ -31,6 +31,12 @@ pub enum Command {
         #[command(subcommand)]
         action: ApiKeyAction,
     },
+    /// Manage a tenant's webhook endpoint.
+    Webhook {
+        /// What to do with the endpoint.
+        #[command(subcommand)]
+        action: WebhookAction,
+    },
     /// Check or verify the policies.
     Policy {
         /// What to do with policies.
@@ -70,6 +76,27 @@ pub enum ApiKeyAction {
         /// The key's id.
         #[arg(long)]
         id: String,
+    },
+}
+
+/// `beckon webhook …`
+#[derive(Debug, Subcommand)]
+pub enum WebhookAction {
+    /// Send the tenant's events to URL, signed with a new secret (printed
+    /// once); replaces an earlier URL and secret.
+    Set {
+        /// The tenant's id.
+        #[arg(long)]
+        tenant: String,
+        /// An http:// or https:// URL.
+        #[arg(long)]
+        url: String,
+    },
+    /// Stop sending the tenant's events; events still queued are dropped.
+    Remove {
+        /// The tenant's id.
+        #[arg(long)]
+        tenant: String,
     },
 }
 

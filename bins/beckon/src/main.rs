@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use beckon::cli::{ApiKeyAction, Cli, Command, PolicyAction, TenantAction};
+use beckon::cli::{ApiKeyAction, Cli, Command, PolicyAction, TenantAction, WebhookAction};
 use beckon::config::Config;
 use beckon::system::Sources;
 use beckon::{admin, server, telemetry};
@@ -109,6 +109,12 @@ async fn run(command: Command, cfg: &Config) -> anyhow::Result<Option<serde_json
         Command::ApiKey {
             action: ApiKeyAction::Revoke { id },
         } => admin::revoke_api_key(cfg, &id, sources).await?,
+        Command::Webhook {
+            action: WebhookAction::Set { tenant, url },
+        } => admin::set_webhook(cfg, &tenant, &url, sources).await?,
+        Command::Webhook {
+            action: WebhookAction::Remove { tenant },
+        } => admin::remove_webhook(cfg, &tenant, sources).await?,
         Command::Policy {
             action: PolicyAction::Check,
         } => admin::check_policies(cfg)?,

@@ -1,5 +1,5 @@
-//! `beckon serve`: the HTTP server, the outbox worker and the metrics
-//! listener, started together and stopped together (gracefully: in-flight
+//! `beckon serve`: the HTTP server, the outbox worker, the webhook worker,
+//! the pruner and the metrics listener, started together and stopped together (gracefully: in-flight
 //! requests finish, the worker finishes the batch it is sending).
 
 use std::net::SocketAddr;
@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use actix_web::HttpServer;
 use actix_web::dev::ServerHandle;
-use beckon_domain::{Beckon, PruneExpired};
+use beckon_domain::{Beckon, DeliverWebhooks, DeliveryPolicy, PruneExpired};
 use beckon_http::{AppState, DEFAULT_BODY_LIMIT};
+use beckon_webhook::HttpWebhookSender;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -27,6 +28,7 @@ pub struct Running {
     stop_worker: oneshot::Sender<()>,
     metrics: Option<Metrics>,
     pruner: Option<(JoinHandle<()>, oneshot::Sender<()>)>,
+    webhooks: Option<(JoinHandle<()>, oneshot::Sender<()>)>,
 }
 
 /// The metrics listener of a running server.
@@ -60,6 +62,13 @@ impl Default for ServeOptions {
 /// recorder and serves `GET /metrics` there.
 pub async fn start(cfg: &Config, opts: ServeOptions, sources: &Sources) -> anyhow::Result<Running> {
     let (beckon, store) = wiring::application(cfg, sources).await?;
+    let deliver_webhooks = Arc::new(DeliverWebhooks::new(
+        Arc::new(store.clone()),
+        Arc::new(HttpWebhookSender::new()?),
+        sources.clock.clone(),
+        sources.random.clone(),
+        DeliveryPolicy::default(),
+    ));
     let prune = Arc::new(PruneExpired::new(
         Arc::new(store.clone()),
         sources.clock.clone(),
@@ -99,6 +108,11 @@ pub async fn start(cfg: &Config, opts: ServeOptions, sources: &Sources) -> anyho
         let _ = stopped.await;
     }));
     running.pruner = Some((pruner, stop_pruner));
+    let (stop_webhooks, stopped) = oneshot::channel();
+    let webhooks = tokio::spawn(worker::deliver_until(deliver_webhooks, async move {
+        let _ = stopped.await;
+    }));
+    running.webhooks = Some((webhooks, stop_webhooks));
     Ok(running)
 }
 
@@ -140,6 +154,7 @@ pub fn start_with(
         stop_worker,
         metrics: None,
         pruner: None,
+        webhooks: None,
     })
 }
 
@@ -155,9 +170,9 @@ impl Running {
         let result = self.server.await;
         let _ = self.stop_worker.send(());
         let _ = self.worker.await;
-        if let Some((pruner, stop)) = self.pruner {
+        for (task, stop) in [self.pruner, self.webhooks].into_iter().flatten() {
             let _ = stop.send(());
-            let _ = pruner.await;
+            let _ = task.await;
         }
         if let Some(m) = self.metrics {
             m.handle.stop(true).await;

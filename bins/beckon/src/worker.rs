@@ -12,8 +12,28 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use beckon_domain::{DeliverOutbox, DeliveryReport, PruneExpired};
+use beckon_domain::{DeliverOutbox, DeliverWebhooks, DeliveryReport, PruneExpired};
 use beckon_ports::StoreError;
+
+/// One round of a delivery loop: the email outbox's
+/// ([`DeliverOutbox::run_once`]) or the webhook events'
+/// ([`DeliverWebhooks::run_once`]). [`deliver_until`] runs either.
+pub trait DeliveryStep: Send + Sync {
+    /// Claims, delivers and settles one batch.
+    fn run_once(&self) -> impl Future<Output = Result<DeliveryReport, StoreError>> + Send;
+}
+
+impl DeliveryStep for DeliverOutbox {
+    fn run_once(&self) -> impl Future<Output = Result<DeliveryReport, StoreError>> + Send {
+        DeliverOutbox::run_once(self)
+    }
+}
+
+impl DeliveryStep for DeliverWebhooks {
+    fn run_once(&self) -> impl Future<Output = Result<DeliveryReport, StoreError>> + Send {
+        DeliverWebhooks::run_once(self)
+    }
+}
 
 /// How long the loop waits when nothing was due, or some of a batch must
 /// wait for a retry: the longest a new message waits to be picked up.
@@ -24,7 +44,8 @@ const IDLE: Duration = Duration::from_millis(250);
 /// is probed, so the backlog starts to drain within this of its return.
 const AFTER_ERROR: Duration = Duration::from_secs(1);
 
-/// Delivers queued email until `stop` completes.
+/// Delivers queued email (or, given a [`DeliverWebhooks`], webhook
+/// events) until `stop` completes.
 ///
 /// Each round is one [`DeliverOutbox::run_once`]. After a batch that
 /// claimed messages and had neither retries nor failures the next round
@@ -56,7 +77,7 @@ const AFTER_ERROR: Duration = Duration::from_secs(1);
 /// let _ = worker.await;
 /// # }
 /// ```
-pub async fn deliver_until(deliver: Arc<DeliverOutbox>, stop: impl Future<Output = ()>) {
+pub async fn deliver_until<S: DeliveryStep>(deliver: Arc<S>, stop: impl Future<Output = ()>) {
     let mut stop = pin!(stop);
     let mut pause = Duration::ZERO;
     loop {
