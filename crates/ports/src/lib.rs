@@ -60,7 +60,9 @@ pub use store::{
     ApiKeyRepo, AuditLog, Health, IdempotencyStore, OutboxRepo, Storage, TenantRepo, UserRepo,
 };
 pub use time::{Clock, Random};
-pub use values::{Email, IdempotencyKey, RequestId, Role, TenantName, UserName, ValueError};
+pub use values::{
+    Email, IdempotencyKey, Locale, RequestId, Role, TenantName, UserName, ValueError,
+};
 
 // Test support (feature `mocks`): the mocks of every port, at the root.
 #[cfg(any(test, feature = "mocks"))]

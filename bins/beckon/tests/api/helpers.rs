@@ -211,7 +211,7 @@ impl TestApp {
 
     /// Creates a tenant; returns its id.
     pub async fn tenant(&self, name: &str) -> String {
-        let t = admin::create_tenant(&self.cfg, name, &self.sources)
+        let t = admin::create_tenant(&self.cfg, name, "en", &self.sources)
             .await
             .expect("tenant created");
         t["id"].as_str().expect("tenant id").to_owned()

@@ -11,6 +11,7 @@ use crate::support::{audit, store_test, t0, tenant};
 
 fn key(tenant: TenantId) -> ApiKeyRecord {
     ApiKeyRecord {
+        tenant_locale: beckon_ports::Locale::En,
         id: ApiKeyId::from_uuid(Uuid::now_v7()),
         tenant_id: tenant,
         tenant_name: beckon_ports::TenantName::parse("ignored").unwrap(),
@@ -28,7 +29,7 @@ store_test! {
         store.migrate().await.unwrap();
         store.migrate().await.unwrap();
         assert_eq!(db.count("SELECT COUNT(*) AS n FROM __diesel_schema_migrations").await, before);
-        assert_eq!(before, 13);
+        assert_eq!(before, 14);
     }
 }
 
