@@ -132,9 +132,16 @@ impl AcceptInvite {
             match self.users.activate(&activation).await? {
                 WriteOutcome::Applied => {
                     tracing::info!(tenant_id = %user.tenant_id, user_id = %user.id, "invite accepted");
-                    // Read after the write: the accept stands even if this
-                    // read fails (a retry then finds the token consumed).
-                    let locale = tenant_of(&*self.tenants, &user).await?.locale;
+                    // The accept stands: a failed read of the page's
+                    // language must not answer it as a failure (a retry
+                    // would find the token consumed). English then.
+                    let locale = match tenant_of(&*self.tenants, &user).await {
+                        Ok(tenant) => tenant.locale,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "accepted; the tenant's locale is unknown");
+                            Locale::default()
+                        }
+                    };
                     return Ok(Accepted {
                         user_id: user.id,
                         tenant_id: user.tenant_id,
@@ -272,6 +279,35 @@ mod tests {
                 user_id: id,
                 tenant_id: tenant_a(),
                 locale: Locale::De,
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn an_accept_stands_in_english_when_its_tenant_cannot_be_read() {
+        let user = invited_user(tenant_a(), 0, 3);
+        let id = user.id;
+        let mut users = setup(Some(user));
+        users
+            .expect_activate()
+            .times(1)
+            .returning(|_| Ok(WriteOutcome::Applied));
+        let mut tenants = MockTenantRepo::new();
+        tenants.expect_get().returning(|_| Err(unavailable()));
+        let accept = AcceptInvite::new(
+            Arc::new(users),
+            Arc::new(tenants),
+            Arc::new(MockAuditLog::new()),
+            fixed_clock(10),
+            random(),
+        );
+        let out = accept.execute(token().expose(), &req()).await.unwrap();
+        assert_eq!(
+            out,
+            Accepted {
+                user_id: id,
+                tenant_id: tenant_a(),
+                locale: Locale::En,
             }
         );
     }
