@@ -12,7 +12,7 @@ use beckon_authz_cedar::CedarAuthorizer;
 use beckon_domain::{
     CreateTenant, InviteCommand, InvitePolicy, InviteUser, Ports, ResendCommand, ResendInvite,
 };
-use beckon_ports::{ApiKeyId, Email, Principal, RequestId, Role, TenantName, UserId};
+use beckon_ports::{ApiKeyId, Email, Locale, Principal, RequestId, Role, TenantName, UserId};
 use beckon_store_memory::MemoryStore;
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -40,13 +40,14 @@ fn resend(c: &mut Criterion) {
                 ports.clock.clone(),
                 ports.random.clone(),
             )
-            .execute(TenantName::parse("Bench").unwrap()),
+            .execute(TenantName::parse("Bench").unwrap(), Locale::En),
         )
         .unwrap();
     let principal = Principal {
         key_id: ApiKeyId::from_uuid(uuid::Uuid::now_v7()),
         tenant_id: tenant.id,
         tenant_name: tenant.name.clone(),
+        tenant_locale: tenant.locale,
         role: Role::parse("admin").unwrap(),
     };
     let request_id = RequestId::parse("bench").unwrap();

@@ -13,7 +13,7 @@ use beckon_domain::{
     Beckon, DeliveryPolicy, InviteCommand, InvitePolicy, Ports, ResendCommand, ResendInviteError,
     ResendOutcome,
 };
-use beckon_ports::{Email, ManualClock, RequestId, Role, TenantName, UserId};
+use beckon_ports::{Email, Locale, ManualClock, RequestId, Role, TenantName, UserId};
 use beckon_store_memory::MemoryStore;
 use chrono::DateTime;
 use uuid::Uuid;
@@ -26,7 +26,7 @@ async fn main() -> anyhow::Result<()> {
         .build();
     let beckon = Beckon::new(&ports, InvitePolicy::default(), DeliveryPolicy::default());
     let (acme, role) = (TenantName::parse("Acme")?, Role::parse("admin")?);
-    let tenant = beckon.create_tenant.execute(acme).await?;
+    let tenant = beckon.create_tenant.execute(acme, Locale::En).await?;
     let key = beckon.create_api_key.execute(tenant.id, role, None).await?;
     let principal = beckon.authenticate.execute(&key.secret).await?;
     let invite = InviteCommand {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context, anyhow};
 use beckon_authz_cedar::verify::{self, Counterexample, Cvc5, Verification, VerifyError};
 use beckon_domain::{CreateApiKey, CreateTenant, ManageWebhook, RevokeApiKey};
-use beckon_ports::{ApiKeyId, Role, TenantId, TenantName, WebhookUrl};
+use beckon_ports::{ApiKeyId, Locale, Role, TenantId, TenantName, WebhookUrl};
 use serde_json::{Value, json};
 
 use crate::config::Config;
@@ -23,13 +23,23 @@ pub async fn migrate(cfg: &Config) -> anyhow::Result<Value> {
 }
 
 /// `beckon tenant create`.
-pub async fn create_tenant(cfg: &Config, name: &str, sources: &Sources) -> anyhow::Result<Value> {
+pub async fn create_tenant(
+    cfg: &Config,
+    name: &str,
+    locale: &str,
+    sources: &Sources,
+) -> anyhow::Result<Value> {
     let name = TenantName::parse(name).map_err(|e| anyhow!("--name: {e}"))?;
+    let locale = Locale::parse(locale).ok_or_else(|| anyhow!("--locale: must be en, de or fr"))?;
     let store = Arc::new(migrated(cfg).await?);
     let tenant = CreateTenant::new(store, sources.clock.clone(), sources.random.clone())
-        .execute(name)
+        .execute(name, locale)
         .await?;
-    Ok(json!({ "id": tenant.id.to_string(), "name": tenant.name.as_str() }))
+    Ok(json!({
+        "id": tenant.id.to_string(),
+        "name": tenant.name.as_str(),
+        "locale": tenant.locale.as_str(),
+    }))
 }
 
 /// `beckon api-key create`.

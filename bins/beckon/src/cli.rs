@@ -53,6 +53,9 @@ pub enum TenantAction {
         /// Its display name.
         #[arg(long)]
         name: String,
+        /// The language of its emails and invitation pages: en, de or fr.
+        #[arg(long, default_value = "en")]
+        locale: String,
     },
 }
 

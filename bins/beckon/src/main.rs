@@ -101,8 +101,8 @@ async fn run(command: Command, cfg: &Config) -> anyhow::Result<Option<serde_json
         }
         Command::Migrate => admin::migrate(cfg).await?,
         Command::Tenant {
-            action: TenantAction::Create { name },
-        } => admin::create_tenant(cfg, &name, sources).await?,
+            action: TenantAction::Create { name, locale },
+        } => admin::create_tenant(cfg, &name, &locale, sources).await?,
         Command::ApiKey {
             action: ApiKeyAction::Create { tenant, role, name },
         } => admin::create_api_key(cfg, &tenant, &role, name.as_deref(), sources).await?,

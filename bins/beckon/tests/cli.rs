@@ -109,12 +109,34 @@ fn migrate_prints_json() {
 }
 
 #[test]
-fn tenant_create_prints_its_id_and_name() {
+fn tenant_create_prints_its_id_name_and_locale() {
     let env = Env::new();
     let out = env.ok(&["tenant", "create", "--name", "Acme <b>&co"]);
     assert!(is_uuid(&out["id"]), "{out}");
     assert_eq!(out["name"], "Acme <b>&co");
-    assert_eq!(out.as_object().unwrap().len(), 2, "{out}");
+    assert_eq!(out["locale"], "en", "English unless told");
+    assert_eq!(out.as_object().unwrap().len(), 3, "{out}");
+}
+
+#[test]
+fn tenant_create_takes_each_locale() {
+    let env = Env::new();
+    for locale in ["en", "de", "fr"] {
+        let out = env.ok(&["tenant", "create", "--name", "Acme", "--locale", locale]);
+        assert!(is_uuid(&out["id"]), "{out}");
+        assert_eq!(out["locale"], locale, "{out}");
+    }
+}
+
+#[test]
+fn an_unknown_locale_is_refused_naming_the_ones_there_are() {
+    let env = Env::new();
+    for bad in ["es", "DE", "de-DE", ""] {
+        let line = fails(&env.run(&["tenant", "create", "--name", "Acme", "--locale", bad]));
+        assert!(line.contains("--locale"), "{line}");
+        assert!(line.contains("en, de or fr"), "{line}");
+        assert!(!env.db().exists(), "--locale {bad:?} touched the database");
+    }
 }
 
 #[test]
@@ -159,6 +181,8 @@ fn bad_input_fails_with_one_line_and_creates_nothing() {
         &["tenant", "create", "--name", "   "],
         &["tenant", "create", "--name", "Acme\r\nBcc: x"],
         &["tenant", "create", "--name", &long],
+        &["tenant", "create", "--name", "Acme", "--locale", "xx"],
+        &["tenant", "create", "--name", "Acme", "--locale"],
         &[
             "api-key",
             "create",

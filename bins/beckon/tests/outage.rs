@@ -192,7 +192,9 @@ impl Outage {
         let clock = Arc::new(ManualClock::new(SystemClock.now()));
         let sources = Sources::with_clock(clock.clone());
 
-        let tenant = admin::create_tenant(&cfg, "Acme", &sources).await.unwrap()["id"]
+        let tenant = admin::create_tenant(&cfg, "Acme", "en", &sources)
+            .await
+            .unwrap()["id"]
             .as_str()
             .unwrap()
             .to_owned();

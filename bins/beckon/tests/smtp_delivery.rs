@@ -63,7 +63,7 @@ impl App {
         cfg.resend_cooldown = Duration::ZERO;
         let clock = Arc::new(ManualClock::new(SystemClock.now()));
         let sources = Sources::with_clock(clock.clone());
-        let tenant = beckon::admin::create_tenant(&cfg, "Acme", &sources)
+        let tenant = beckon::admin::create_tenant(&cfg, "Acme", "en", &sources)
             .await
             .unwrap()["id"]
             .as_str()

@@ -68,7 +68,7 @@ impl Tenant {
         cfg.resend_cooldown = Duration::ZERO;
         cfg.resend_daily_limit = 0;
         let sources = Sources::system();
-        let id = beckon::admin::create_tenant(&cfg, "Acme", &sources)
+        let id = beckon::admin::create_tenant(&cfg, "Acme", "en", &sources)
             .await
             .unwrap()["id"]
             .as_str()

@@ -25,6 +25,7 @@ fn request(role: &str, action: Action, resource: Resource) -> AuthzRequest {
                 .unwrap(),
             tenant_id: TENANT.parse::<TenantId>().unwrap(),
             tenant_name: TenantName::parse("Acme").unwrap(),
+            tenant_locale: beckon_ports::Locale::En,
             role: Role::parse(role).unwrap(),
         },
         action,

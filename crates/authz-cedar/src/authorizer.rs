@@ -355,6 +355,7 @@ fn probe_values() -> Option<(Principal, UserId)> {
         key_id: nil.parse::<ApiKeyId>().ok()?,
         tenant_id: nil.parse::<TenantId>().ok()?,
         tenant_name: TenantName::parse("probe").ok()?,
+        tenant_locale: beckon_ports::Locale::En,
         role: Role::parse("probe").ok()?,
     };
     Some((principal, nil.parse::<UserId>().ok()?))

@@ -1,12 +1,14 @@
 //! Accept an invite: the token is the credential. The user becomes active and
 //! the token is consumed; replaced, used or unknown tokens are refused alike.
 //! An accept of a known token is audited (no key: the holder has none).
+//! What it answers about a known token carries the tenant's locale, so that
+//! the page can speak the tenant's language.
 
 use std::sync::Arc;
 
 use beckon_ports::{
-    Activation, AuditEntry, AuditLog, AuditOutcome, Clock, EventType, InviteToken, Random,
-    RequestId, TenantId, User, UserId, UserRepo, UserStatus, WriteOutcome,
+    Activation, AuditEntry, AuditLog, AuditOutcome, Clock, EventType, InviteToken, Locale, Random,
+    RequestId, Tenant, TenantId, TenantRepo, User, UserId, UserRepo, UserStatus, WriteOutcome,
 };
 use chrono::{DateTime, Utc};
 
@@ -26,6 +28,8 @@ pub struct Accepted {
     pub user_id: UserId,
     /// Its tenant.
     pub tenant_id: TenantId,
+    /// Its tenant's locale.
+    pub locale: Locale,
 }
 
 /// Why an accept was refused.
@@ -37,10 +41,16 @@ pub enum AcceptInviteError {
     /// The invite was withdrawn (revoked). The API answers it as an invalid
     /// token; the page tells the person what happened.
     #[error("the invite was withdrawn")]
-    Withdrawn,
+    Withdrawn {
+        /// The tenant's locale.
+        locale: Locale,
+    },
     /// The token was valid but its time is up; a resend issues a new one.
     #[error("the invite has expired")]
-    Expired,
+    Expired {
+        /// The tenant's locale.
+        locale: Locale,
+    },
     /// The store cannot be reached; nothing was changed.
     #[error("the store is unavailable")]
     Unavailable(#[source] anyhow::Error),
@@ -54,6 +64,7 @@ from_store_error!(AcceptInviteError);
 /// The use case.
 pub struct AcceptInvite {
     users: Arc<dyn UserRepo>,
+    tenants: Arc<dyn TenantRepo>,
     audit: Arc<dyn AuditLog>,
     clock: Arc<dyn Clock>,
     random: Arc<dyn Random>,
@@ -63,12 +74,14 @@ impl AcceptInvite {
     /// Builds the use case.
     pub fn new(
         users: Arc<dyn UserRepo>,
+        tenants: Arc<dyn TenantRepo>,
         audit: Arc<dyn AuditLog>,
         clock: Arc<dyn Clock>,
         random: Arc<dyn Random>,
     ) -> Self {
         Self {
             users,
+            tenants,
             audit,
             clock,
             random,
@@ -91,20 +104,23 @@ impl AcceptInvite {
                 return Err(AcceptInviteError::InvalidToken);
             };
             let refused = match (&user.status, &user.invite) {
-                (UserStatus::Revoked, _) => {
-                    Some((AcceptInviteError::Withdrawn, AuditOutcome::InviteRevoked))
-                }
+                (UserStatus::Revoked, _) => Some(AuditOutcome::InviteRevoked),
                 (UserStatus::Invited, Some(invite)) if now >= invite.expires_at => {
-                    Some((AcceptInviteError::Expired, AuditOutcome::Expired))
+                    Some(AuditOutcome::Expired)
                 }
                 (UserStatus::Invited, Some(_)) => None,
                 _ => return Err(AcceptInviteError::InvalidToken),
             };
-            if let Some((error, outcome)) = refused {
+            if let Some(outcome) = refused {
                 self.audit
                     .record(&self.entry(&user, request_id, outcome, now))
                     .await?;
-                return Err(error);
+                let locale = tenant_of(&*self.tenants, &user).await?.locale;
+                return Err(if outcome == AuditOutcome::Expired {
+                    AcceptInviteError::Expired { locale }
+                } else {
+                    AcceptInviteError::Withdrawn { locale }
+                });
             }
             let activation = Activation {
                 event: crate::send::event(
@@ -124,9 +140,20 @@ impl AcceptInvite {
             match self.users.activate(&activation).await? {
                 WriteOutcome::Applied => {
                     tracing::info!(tenant_id = %user.tenant_id, user_id = %user.id, "invite accepted");
+                    // The accept stands: a failed read of the page's
+                    // language must not answer it as a failure (a retry
+                    // would find the token consumed). English then.
+                    let locale = match tenant_of(&*self.tenants, &user).await {
+                        Ok(tenant) => tenant.locale,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "accepted; the tenant's locale is unknown");
+                            Locale::default()
+                        }
+                    };
                     return Ok(Accepted {
                         user_id: user.id,
                         tenant_id: user.tenant_id,
+                        locale,
                     });
                 }
                 // A resend, a revoke or another accept got there first; the
@@ -159,24 +186,23 @@ impl AcceptInvite {
     }
 }
 
-/// The user this token currently belongs to, if it is still invited;
-/// `Withdrawn` for a revoked invite, `InvalidToken` otherwise.
-pub(crate) async fn pending_user(
-    users: &dyn UserRepo,
-    token: &InviteToken,
-) -> Result<User, AcceptInviteError> {
-    match users.find_by_token(&token.hash()).await? {
-        Some(user) if user.status == UserStatus::Invited => Ok(user),
-        Some(user) if user.status == UserStatus::Revoked => Err(AcceptInviteError::Withdrawn),
-        _ => Err(AcceptInviteError::InvalidToken),
-    }
+/// The user's tenant; a user without one is a broken store.
+pub(crate) async fn tenant_of(
+    tenants: &dyn TenantRepo,
+    user: &User,
+) -> Result<Tenant, AcceptInviteError> {
+    tenants
+        .get(user.tenant_id)
+        .await?
+        .ok_or_else(|| AcceptInviteError::Unexpected(anyhow::anyhow!("user without tenant")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::test_support::*;
-    use beckon_ports::store::{MockAuditLog, MockUserRepo};
+    use beckon_ports::store::{MockAuditLog, MockTenantRepo, MockUserRepo};
+    use beckon_ports::{Locale, TenantName};
 
     fn setup(user: Option<User>) -> MockUserRepo {
         let mut users = MockUserRepo::new();
@@ -186,9 +212,24 @@ mod tests {
         users
     }
 
+    /// Tenant A, writing in German.
+    fn tenants() -> MockTenantRepo {
+        let mut tenants = MockTenantRepo::new();
+        tenants.expect_get().returning(|id| {
+            Ok((id == tenant_a()).then(|| Tenant {
+                id,
+                name: TenantName::parse("Acme").unwrap(),
+                locale: Locale::De,
+                created_at: at_secs(0),
+            }))
+        });
+        tenants
+    }
+
     fn accept(users: MockUserRepo, audit: MockAuditLog, now_secs: i64) -> AcceptInvite {
         AcceptInvite::new(
             Arc::new(users),
+            Arc::new(tenants()),
             Arc::new(audit),
             fixed_clock(now_secs),
             random(),
@@ -244,7 +285,37 @@ mod tests {
             out,
             Accepted {
                 user_id: id,
-                tenant_id: tenant_a()
+                tenant_id: tenant_a(),
+                locale: Locale::De,
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn an_accept_stands_in_english_when_its_tenant_cannot_be_read() {
+        let user = invited_user(tenant_a(), 0, 3);
+        let id = user.id;
+        let mut users = setup(Some(user));
+        users
+            .expect_activate()
+            .times(1)
+            .returning(|_| Ok(WriteOutcome::Applied));
+        let mut tenants = MockTenantRepo::new();
+        tenants.expect_get().returning(|_| Err(unavailable()));
+        let accept = AcceptInvite::new(
+            Arc::new(users),
+            Arc::new(tenants),
+            Arc::new(MockAuditLog::new()),
+            fixed_clock(10),
+            random(),
+        );
+        let out = accept.execute(token().expose(), &req()).await.unwrap();
+        assert_eq!(
+            out,
+            Accepted {
+                user_id: id,
+                tenant_id: tenant_a(),
+                locale: Locale::En,
             }
         );
     }
@@ -276,7 +347,7 @@ mod tests {
         );
         assert!(matches!(
             accept.execute(token().expose(), &req()).await,
-            Err(AcceptInviteError::Expired)
+            Err(AcceptInviteError::Expired { locale: Locale::De })
         ));
     }
 
@@ -291,7 +362,7 @@ mod tests {
         );
         assert!(matches!(
             accept.execute(token().expose(), &req()).await,
-            Err(AcceptInviteError::Withdrawn)
+            Err(AcceptInviteError::Withdrawn { locale: Locale::De })
         ));
     }
 
@@ -319,6 +390,21 @@ mod tests {
         assert!(matches!(
             accept.execute(token().expose(), &req()).await,
             Err(AcceptInviteError::InvalidToken)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_user_whose_tenant_is_missing_is_unexpected() {
+        let user = revoked_user(tenant_b(), 0, 2);
+        let id = user.id;
+        let accept = accept(
+            setup(Some(user)),
+            one_line(AuditOutcome::InviteRevoked, id),
+            30,
+        );
+        assert!(matches!(
+            accept.execute(token().expose(), &req()).await,
+            Err(AcceptInviteError::Unexpected(_))
         ));
     }
 

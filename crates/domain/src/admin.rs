@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use beckon_ports::{
-    ApiKeyId, ApiKeyRecord, ApiKeyRepo, Clock, NewApiKey, Random, Role, StoreError, Tenant,
+    ApiKeyId, ApiKeyRecord, ApiKeyRepo, Clock, Locale, NewApiKey, Random, Role, StoreError, Tenant,
     TenantId, TenantName, TenantRepo, WebhookEndpoint, WebhookRepo, WebhookSecret, WebhookUrl,
 };
 
@@ -47,11 +47,13 @@ impl CreateTenant {
         }
     }
 
-    /// Creates a tenant named `name`.
-    pub async fn execute(&self, name: TenantName) -> Result<Tenant, AdminError> {
+    /// Creates a tenant named `name` whose emails and pages are written in
+    /// `locale`.
+    pub async fn execute(&self, name: TenantName, locale: Locale) -> Result<Tenant, AdminError> {
         let tenant = Tenant {
             id: TenantId::from_uuid(self.random.new_id()),
             name,
+            locale,
             created_at: self.clock.now(),
         };
         self.tenants.create(&tenant).await?;
@@ -169,6 +171,7 @@ impl CreateApiKey {
             id: key.id,
             tenant_id: tenant,
             tenant_name: tenant_row.name,
+            tenant_locale: tenant_row.locale,
             role,
             name,
             secret_hash: key.hash,

@@ -89,6 +89,7 @@ impl Authenticate {
             key_id: record.id,
             tenant_id: record.tenant_id,
             tenant_name: record.tenant_name,
+            tenant_locale: record.tenant_locale,
             role: record.role,
         })
     }

@@ -13,6 +13,7 @@ fn message(n: u128, attempt: u32) -> ClaimedMessage {
         tenant_id: tenant_a(),
         user_id: user.id,
         email: InviteEmail {
+            locale: beckon_ports::Locale::En,
             to: user.email,
             to_name: user.name,
             tenant_name: beckon_ports::TenantName::parse("Acme").unwrap(),

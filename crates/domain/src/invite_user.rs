@@ -162,6 +162,7 @@ impl InviteUser {
         let to = Recipient {
             tenant_id: tenant,
             tenant_name: &cmd.principal.tenant_name,
+            locale: cmd.principal.tenant_locale,
             user_id: id,
             email: &cmd.email,
             name: cmd.name.as_ref(),

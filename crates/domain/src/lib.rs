@@ -15,12 +15,15 @@
 //! #     authorizer: Arc<dyn beckon_ports::Authorizer>,
 //! # ) -> Result<(), Box<dyn std::error::Error>> {
 //! use beckon_domain::{Beckon, DeliveryPolicy, InvitePolicy, Ports, ResendCommand};
-//! use beckon_ports::{RequestId, Role, TenantName, UserId};
+//! use beckon_ports::{Locale, RequestId, Role, TenantName, UserId};
 //!
 //! let ports = Ports::builder(store, clock, random).authorizer(authorizer).build();
 //! let beckon = Beckon::new(&ports, InvitePolicy::default(), DeliveryPolicy::default());
 //!
-//! let tenant = beckon.create_tenant.execute(TenantName::parse("Acme")?).await?;
+//! let tenant = beckon
+//!     .create_tenant
+//!     .execute(TenantName::parse("Acme")?, Locale::En)
+//!     .await?;
 //! let key = beckon.create_api_key.execute(tenant.id, Role::parse("admin")?, None).await?;
 //! let principal = beckon.authenticate.execute(&key.secret).await?;
 //! let resent = beckon.resend_invite.execute(&ResendCommand {
@@ -182,6 +185,7 @@ impl Beckon {
             )),
             accept_invite: Arc::new(AcceptInvite::new(
                 ports.users.clone(),
+                ports.tenants.clone(),
                 ports.audit.clone(),
                 ports.clock.clone(),
                 ports.random.clone(),

@@ -170,6 +170,7 @@ mod tests {
             to: Email::parse("ada@example.com").unwrap(),
             to_name: None,
             tenant_name: TenantName::parse("Acme").unwrap(),
+            locale: beckon_ports::Locale::En,
             token: token(),
             expires_at: at_secs(0),
         };

@@ -210,6 +210,7 @@ impl ResendInvite {
         let to = Recipient {
             tenant_id: tenant,
             tenant_name: &cmd.principal.tenant_name,
+            locale: cmd.principal.tenant_locale,
             user_id: user.id,
             email: &user.email,
             name: user.name.as_ref(),

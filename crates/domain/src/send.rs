@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use beckon_ports::{
     AuditLog, Authorizer, Clock, Email, EventType, IdempotencyStore, InviteEmail, InviteSend,
-    InviteToken, OutboxId, OutboxMessage, Random, TenantId, TenantName, UserId, UserName, UserRepo,
-    WebhookEvent,
+    InviteToken, Locale, OutboxId, OutboxMessage, Random, TenantId, TenantName, UserId, UserName,
+    UserRepo, WebhookEvent,
 };
 use chrono::{DateTime, Utc};
 
@@ -51,6 +51,7 @@ impl From<&Ports> for SendPorts {
 pub(crate) struct Recipient<'a> {
     pub tenant_id: TenantId,
     pub tenant_name: &'a TenantName,
+    pub locale: Locale,
     pub user_id: UserId,
     pub email: &'a Email,
     pub name: Option<&'a UserName>,
@@ -78,6 +79,7 @@ pub(crate) fn new_send(
                 to: to.email.clone(),
                 to_name: to.name.cloned(),
                 tenant_name: to.tenant_name.clone(),
+                locale: to.locale,
                 token,
                 expires_at,
             },

@@ -74,6 +74,7 @@ pub fn tenant(id: TenantId) -> Tenant {
     Tenant {
         id,
         name: TenantName::parse("Acme").unwrap(),
+        locale: Locale::En,
         created_at: at_secs(0),
     }
 }
@@ -167,6 +168,7 @@ pub fn principal(tenant: TenantId, role: &str) -> Principal {
         key_id: ApiKeyId::from_uuid(Uuid::from_u128(0x5)),
         tenant_id: tenant,
         tenant_name: TenantName::parse("Acme").unwrap(),
+        tenant_locale: Locale::En,
         role: Role::parse(role).unwrap(),
     }
 }
@@ -179,6 +181,7 @@ pub fn api_key(tenant: TenantId, role: &str) -> (ApiKeyRecord, String) {
         id: key.id,
         tenant_id: tenant,
         tenant_name: TenantName::parse("Acme").unwrap(),
+        tenant_locale: Locale::En,
         role: Role::parse(role).unwrap(),
         name: None,
         secret_hash: key.hash,

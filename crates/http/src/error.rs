@@ -299,12 +299,12 @@ impl From<AcceptInviteError> for ApiError {
         match e {
             // A withdrawn invite's token is as dead as a replaced one; only
             // the page, which speaks to the person, tells them apart.
-            AcceptInviteError::InvalidToken | AcceptInviteError::Withdrawn => Self::new(
+            AcceptInviteError::InvalidToken | AcceptInviteError::Withdrawn { .. } => Self::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_token",
                 "This invite token is not valid: it is unknown, was replaced by a newer invite, or was already used.",
             ),
-            AcceptInviteError::Expired => Self::new(
+            AcceptInviteError::Expired { .. } => Self::new(
                 StatusCode::GONE,
                 "invite_expired",
                 "This invite has expired; ask for a new one.",

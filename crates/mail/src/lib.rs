@@ -10,6 +10,7 @@ mod file;
 mod render;
 mod smtp;
 mod transport;
+mod words;
 
 use std::path::PathBuf;
 use std::sync::Arc;

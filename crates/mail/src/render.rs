@@ -1,13 +1,14 @@
 //! Renders one invite into a MIME message: subject, plain-text and HTML
 //! parts, and a Message-ID derived from the outbox id alone.
 
-use beckon_ports::{InviteEmail, OutboxId};
+use beckon_ports::{InviteEmail, Locale, OutboxId};
 use chrono::{DateTime, Utc};
 use lettre::Message;
 use lettre::message::header::ContentTransferEncoding;
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 
 use crate::config::MailConfig;
+use crate::words::words;
 
 /// A message could not be built from the stored email. Retrying cannot
 /// help (the same data renders the same way), so senders report it as
@@ -38,58 +39,68 @@ pub fn message_id(id: OutboxId, cfg: &MailConfig) -> String {
     )
 }
 
-/// When the invite expires, for people: `3 December 2026 at 10:00 UTC`.
-pub fn format_expiry(at: DateTime<Utc>) -> String {
-    at.format("%-d %B %Y at %H:%M UTC").to_string()
+/// When the invite expires, for people, in `locale`:
+/// `3 December 2026 at 10:00 UTC`, `3. Dezember 2026 um 10:00 UTC`, …
+pub fn format_expiry(at: DateTime<Utc>, locale: Locale) -> String {
+    locale.date_time(at)
 }
 
-/// Subject, plain text and HTML for one invite.
+/// Subject, plain text and HTML for one invite, in its locale.
 pub fn render_bodies(email: &InviteEmail, cfg: &MailConfig) -> RenderedBodies {
+    let w = words(email.locale);
     let tenant = one_line(email.tenant_name.as_str());
     let name = email.to_name.as_ref().map(|n| one_line(n.as_str()));
     let link = cfg.accept_link(email.token.expose());
-    let expiry = format_expiry(email.expires_at);
-    let subject = format!("You're invited to join {tenant}");
+    let expiry = format_expiry(email.expires_at, email.locale);
+    let subject = (w.subject)(&tenant);
 
-    let greeting = match &name {
-        Some(n) => format!("Hello {n},"),
-        None => "Hello,".to_owned(),
-    };
+    let greeting = (w.greeting)(name.as_deref());
+    let (invited, open_link, until, ignore) = (
+        (w.invited)(&tenant),
+        w.open_link,
+        (w.until)(&expiry, &tenant),
+        w.ignore,
+    );
     let text = format!(
         "{greeting}\n\
          \n\
-         You have been invited to join {tenant}.\n\
+         {invited}\n\
          \n\
-         To accept the invitation, open this link:\n\
+         {open_link}\n\
          \n\
          {link}\n\
          \n\
-         The link works until {expiry}. If it has expired, ask {tenant} to send a new invitation.\n\
+         {until}\n\
          \n\
-         If you were not expecting this invitation, you can ignore this email.\n"
+         {ignore}\n"
     );
 
-    let (h_greeting, h_tenant, h_link, h_expiry, h_subject) = (
-        escape_html(&greeting),
+    // Every interpolated value is escaped before it goes into a sentence;
+    // the sentences themselves are ours.
+    let (h_tenant, h_link, h_expiry) = (
         escape_html(&tenant),
         escape_html(&link),
         escape_html(&expiry),
-        escape_html(&subject),
     );
+    let h_greeting = (w.greeting)(name.as_deref().map(escape_html).as_deref());
+    let h_invited = (w.invited)(&format!("<strong>{h_tenant}</strong>"));
+    let h_until = (w.until)(&h_expiry, &h_tenant);
+    let h_subject = escape_html(&subject);
+    let (lang, button, copy_link) = (email.locale.as_str(), w.button, w.copy_link);
     let html = format!(
         "<!DOCTYPE html>\n\
-         <html lang=\"en\">\n\
+         <html lang=\"{lang}\">\n\
          <head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{h_subject}</title></head>\n\
          <body style=\"font-family: -apple-system, Segoe UI, Helvetica, Arial, sans-serif; line-height: 1.5; color: #1f2328;\">\n\
          <p>{h_greeting}</p>\n\
-         <p>You have been invited to join <strong>{h_tenant}</strong>.</p>\n\
+         <p>{h_invited}</p>\n\
          <p><a href=\"{h_link}\" style=\"display: inline-block; padding: 10px 18px; background: #1f6feb; color: #ffffff; \
-         text-decoration: none; border-radius: 6px;\">Accept invitation</a></p>\n\
-         <p>If the button does not work, copy this link into your browser:<br>\n\
+         text-decoration: none; border-radius: 6px;\">{button}</a></p>\n\
+         <p>{copy_link}<br>\n\
          <a href=\"{h_link}\">{h_link}</a></p>\n\
-         <p>The link works until {h_expiry}. If it has expired, ask {h_tenant} to send a new invitation.</p>\n\
-         <p style=\"color: #59636e; font-size: 0.9em;\">If you were not expecting this invitation, you can ignore this email.</p>\n\
+         <p>{h_until}</p>\n\
+         <p style=\"color: #59636e; font-size: 0.9em;\">{ignore}</p>\n\
          </body>\n\
          </html>\n"
     );

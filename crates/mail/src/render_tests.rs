@@ -2,12 +2,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use super::*;
-use beckon_ports::{Email, InviteToken, TenantName, UserName};
+use beckon_ports::{Email, InviteToken, Locale, TenantName, UserName};
 use chrono::TimeZone;
 use uuid::Uuid;
 
 pub(crate) fn email(name: Option<&str>, tenant: &str) -> InviteEmail {
+    email_in(Locale::En, name, tenant)
+}
+
+pub(crate) fn email_in(locale: Locale, name: Option<&str>, tenant: &str) -> InviteEmail {
     InviteEmail {
+        locale,
         to: Email::parse("ada@example.com").unwrap(),
         to_name: name.map(|n| UserName::parse(n).unwrap()),
         tenant_name: TenantName::parse(tenant).unwrap(),
@@ -209,4 +214,171 @@ fn a_non_ascii_body_falls_back_to_a_transfer_encoding() {
     let all = formatted(&render(id(1), &email(Some("Zoë"), "Acme"), &cfg()).unwrap());
     assert!(all.is_ascii(), "{all}");
     assert!(!all.contains("Content-Transfer-Encoding: 7bit"), "{all}");
+}
+
+/// What each locale must say: the subject, the greeting with and without
+/// a name, sentences of the text, the button, the date.
+struct Expected {
+    locale: Locale,
+    subject: &'static str,
+    greeting: &'static str,
+    greeting_no_name: &'static str,
+    sentences: [&'static str; 3],
+    button: &'static str,
+    date: &'static str,
+}
+
+const EXPECTED: [Expected; 3] = [
+    Expected {
+        locale: Locale::En,
+        subject: "You're invited to join Acme",
+        greeting: "Hello Ada,",
+        greeting_no_name: "Hello,",
+        sentences: [
+            "You have been invited to join Acme.",
+            "To accept the invitation, open this link:",
+            "If you were not expecting this invitation, you can ignore this email.",
+        ],
+        button: ">Accept invitation</a>",
+        date: "The link works until 3 December 2026 at 10:00 UTC.",
+    },
+    Expected {
+        locale: Locale::De,
+        subject: "Ihre Einladung zu Acme",
+        greeting: "Guten Tag Ada,",
+        greeting_no_name: "Guten Tag,",
+        sentences: [
+            "Sie wurden eingeladen, Acme beizutreten.",
+            "Um die Einladung anzunehmen, öffnen Sie bitte diesen Link:",
+            "Falls Sie diese Einladung nicht erwartet haben, können Sie diese E-Mail ignorieren.",
+        ],
+        button: ">Einladung annehmen</a>",
+        date: "Der Link ist bis zum 3. Dezember 2026 um 10:00 UTC gültig.",
+    },
+    Expected {
+        locale: Locale::Fr,
+        subject: "Invitation à rejoindre Acme",
+        greeting: "Bonjour Ada,",
+        greeting_no_name: "Bonjour,",
+        sentences: [
+            "Vous avez reçu une invitation à rejoindre Acme.",
+            "Pour accepter l’invitation, ouvrez ce lien\u{a0}:",
+            "Si vous n’attendiez pas cette invitation, vous pouvez ignorer cet e-mail.",
+        ],
+        button: ">Accepter l’invitation</a>",
+        date: "Le lien est valable jusqu’au 3 décembre 2026 à 10:00 UTC.",
+    },
+];
+
+#[test]
+fn each_locale_writes_subject_text_and_html_in_its_language() {
+    for x in EXPECTED {
+        let b = render_bodies(&email_in(x.locale, Some("Ada"), "Acme"), &cfg());
+        assert_eq!(b.subject, x.subject);
+        assert!(
+            b.text.starts_with(&format!("{}\n", x.greeting)),
+            "{}",
+            b.text
+        );
+        assert!(
+            b.html.contains(&format!("<html lang=\"{}\">", x.locale)),
+            "{}",
+            b.html
+        );
+        assert!(
+            b.html
+                .contains(&format!("<title>{}</title>", escape_html(x.subject))),
+            "{}",
+            b.html
+        );
+        assert!(
+            b.html.contains(&format!("<p>{}</p>", x.greeting)),
+            "{}",
+            b.html
+        );
+        for s in x.sentences.iter().chain([&x.date]) {
+            assert!(b.text.contains(s), "{:?}: {s:?} in {}", x.locale, b.text);
+        }
+        // The HTML part carries the same sentences (bar the one leading to
+        // the link, which is the button there), the tenant in bold.
+        assert!(b.html.contains(x.sentences[2]), "{}", b.html);
+        assert!(b.html.contains(x.date), "{}", b.html);
+        assert!(b.html.contains(x.button), "{}", b.html);
+        assert!(b.html.contains("<strong>Acme</strong>"), "{}", b.html);
+        let nameless = render_bodies(&email_in(x.locale, None, "Acme"), &cfg());
+        assert!(
+            nameless
+                .text
+                .starts_with(&format!("{}\n", x.greeting_no_name))
+        );
+    }
+}
+
+#[test]
+fn the_german_and_french_texts_are_not_the_english_one() {
+    let en = render_bodies(&email_in(Locale::En, Some("Ada"), "Acme"), &cfg());
+    for locale in [Locale::De, Locale::Fr] {
+        let b = render_bodies(&email_in(locale, Some("Ada"), "Acme"), &cfg());
+        for english in ["invited", "Hello", "link works", "ignore this email"] {
+            assert!(
+                !b.text.contains(english),
+                "{locale}: {english:?} in {}",
+                b.text
+            );
+        }
+        assert!(!b.html.contains("Accept invitation"), "{}", b.html);
+        assert_ne!(b.subject, en.subject);
+    }
+}
+
+#[test]
+fn hostile_names_are_escaped_in_every_locale() {
+    for locale in Locale::ALL {
+        let e = email_in(
+            locale,
+            Some("<script>alert(\"x\")</script>"),
+            "Acme\" onmouseover='x' <b>",
+        );
+        let b = render_bodies(&e, &cfg());
+        assert!(!b.html.contains("<script>"), "{locale}: {}", b.html);
+        assert!(!b.html.contains("<b>"), "{locale}: {}", b.html);
+        assert!(!b.html.contains("\" onmouseover"), "{locale}: {}", b.html);
+        assert!(
+            b.html
+                .contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"),
+            "{locale}: {}",
+            b.html
+        );
+        assert!(
+            b.html
+                .contains("<strong>Acme&quot; onmouseover=&#x27;x&#x27; &lt;b&gt;</strong>"),
+            "{locale}: {}",
+            b.html
+        );
+        // The subject is a header, not HTML: lettre encodes it; the title
+        // that repeats it in the HTML part is escaped.
+        assert!(
+            b.subject.contains("Acme\" onmouseover='x' <b>"),
+            "{}",
+            b.subject
+        );
+        assert!(!b.html.contains("<title>Acme\""), "{}", b.html);
+    }
+}
+
+#[test]
+fn a_german_or_french_message_is_transfer_encoded_and_keeps_its_headers_ascii() {
+    for locale in [Locale::De, Locale::Fr] {
+        let m = render(id(1), &email_in(locale, Some("Ada"), "Acme"), &cfg()).unwrap();
+        let all = formatted(&m);
+        assert!(all.is_ascii(), "{all}");
+        assert!(!all.contains("Content-Transfer-Encoding: 7bit"), "{all}");
+    }
+    let fr = render(id(1), &email_in(Locale::Fr, None, "Acme"), &cfg()).unwrap();
+    let subject = header_section(&fr)
+        .lines()
+        .find(|l| l.starts_with("Subject: "))
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(subject.contains("=?utf-8?"), "{subject}");
 }

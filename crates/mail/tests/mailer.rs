@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 fn email() -> InviteEmail {
     InviteEmail {
+        locale: beckon_ports::Locale::En,
         to: Email::parse("ada@example.com").unwrap(),
         to_name: Some(UserName::parse("Ada Lovelace").unwrap()),
         tenant_name: TenantName::parse("Acme").unwrap(),

@@ -24,6 +24,7 @@ fn email_to(to: &str) -> InviteEmail {
     let mut token = [0u8; 32];
     token[..16].copy_from_slice(Uuid::new_v4().as_bytes());
     InviteEmail {
+        locale: beckon_ports::Locale::En,
         to: Email::parse(to).unwrap(),
         to_name: Some(UserName::parse("Ada Lovelace").unwrap()),
         tenant_name: TenantName::parse("Acme").unwrap(),

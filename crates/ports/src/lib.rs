@@ -61,7 +61,9 @@ pub use store::{
     ApiKeyRepo, AuditLog, Health, IdempotencyStore, OutboxRepo, Storage, TenantRepo, UserRepo,
 };
 pub use time::{Clock, Random};
-pub use values::{Email, IdempotencyKey, RequestId, Role, TenantName, UserName, ValueError};
+pub use values::{
+    Email, IdempotencyKey, Locale, RequestId, Role, TenantName, UserName, ValueError,
+};
 pub use webhook::{
     ClaimedEvent, EventOutcome, EventSettlement, EventType, WebhookEndpoint, WebhookError,
     WebhookEvent, WebhookPost, WebhookRepo, WebhookSecret, WebhookSender, WebhookUrl,

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::ids::{ApiKeyId, OutboxId, TenantId, UserId};
 use crate::secrets::{InviteToken, SecretHash};
-use crate::values::{Email, IdempotencyKey, RequestId, Role, TenantName, UserName};
+use crate::values::{Email, IdempotencyKey, Locale, RequestId, Role, TenantName, UserName};
 use crate::webhook::WebhookEvent;
 
 /// Where a user is in the invitation lifecycle.
@@ -50,6 +50,8 @@ pub struct Tenant {
     pub id: TenantId,
     /// Its display name.
     pub name: TenantName,
+    /// The language of its emails and `/invite` pages.
+    pub locale: Locale,
     /// When it was created.
     pub created_at: DateTime<Utc>,
 }
@@ -126,6 +128,8 @@ pub struct Principal {
     pub tenant_id: TenantId,
     /// That tenant's name (for email subjects).
     pub tenant_name: TenantName,
+    /// That tenant's locale (the language of its emails).
+    pub tenant_locale: Locale,
     /// What the policies call it.
     pub role: Role,
 }
@@ -139,6 +143,8 @@ pub struct ApiKeyRecord {
     pub tenant_id: TenantId,
     /// Its tenant's name (joined in by `ApiKeyRepo::find`; ignored by `create`).
     pub tenant_name: TenantName,
+    /// Its tenant's locale (joined in like the name; ignored by `create`).
+    pub tenant_locale: Locale,
     /// Its role.
     pub role: Role,
     /// An operator's label for it.
@@ -161,6 +167,10 @@ pub struct InviteEmail {
     pub to_name: Option<UserName>,
     /// The inviting tenant's name (in the subject).
     pub tenant_name: TenantName,
+    /// The language to write it in. Messages queued before tenants had a
+    /// locale carry none and are written in English.
+    #[serde(default)]
+    pub locale: Locale,
     /// The token for the accept link.
     pub token: InviteToken,
     /// When the token expires.
@@ -481,4 +491,33 @@ pub struct AuditQuery {
     pub before: Option<Uuid>,
     /// At most this many rows.
     pub limit: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn an_invite_email_queued_before_locales_reads_back_in_english() {
+        let email = InviteEmail {
+            to: Email::parse("ada@example.com").unwrap(),
+            to_name: None,
+            tenant_name: TenantName::parse("Acme").unwrap(),
+            locale: Locale::Fr,
+            token: InviteToken::from_bytes([7; 32]),
+            expires_at: Utc.with_ymd_and_hms(2026, 12, 3, 10, 0, 0).unwrap(),
+        };
+        let mut json = serde_json::to_value(&email).unwrap();
+        assert_eq!(json["locale"], "fr");
+        let back: InviteEmail = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(back, email, "the locale travels with the payload");
+
+        // A payload written before the upgrade has no locale.
+        json.as_object_mut().unwrap().remove("locale");
+        let old: InviteEmail = serde_json::from_value(json).unwrap();
+        assert_eq!(old.locale, Locale::En);
+        assert_eq!(old.tenant_name, email.tenant_name);
+    }
 }

@@ -21,7 +21,7 @@ use crate::values::IdempotencyKey;
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait TenantRepo: Send + Sync {
-    /// Stores a new tenant.
+    /// Stores a new tenant, its locale included.
     async fn create(&self, tenant: &Tenant) -> Result<(), StoreError>;
 
     /// MUST return `Ok(None)` when no tenant has this id.
@@ -33,10 +33,11 @@ pub trait TenantRepo: Send + Sync {
 #[async_trait]
 pub trait ApiKeyRepo: Send + Sync {
     /// Stores a new key. MUST return `MissingReference` when its tenant does
-    /// not exist. `record.tenant_name` is ignored.
+    /// not exist. `record.tenant_name` and `record.tenant_locale` are ignored.
     async fn create(&self, record: &ApiKeyRecord) -> Result<(), StoreError>;
 
-    /// The key with this id, revoked or not, with its tenant's name.
+    /// The key with this id, revoked or not, with its tenant's name and
+    /// locale.
     /// MUST return `Ok(None)` when there is none.
     async fn find(&self, id: ApiKeyId) -> Result<Option<ApiKeyRecord>, StoreError>;
 

@@ -1,6 +1,7 @@
 //! Validated value types. Constructing one is the only way to get one, so a
 //! value that exists is a value that is valid.
 
+use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -158,6 +159,110 @@ text_value!(
     TenantName, "tenant name", 200
 );
 
+/// The language a tenant's emails and `/invite` pages are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Locale {
+    /// English (the default).
+    #[default]
+    En,
+    /// German.
+    De,
+    /// French.
+    Fr,
+}
+
+impl Locale {
+    /// Every locale, in the order the documentation lists them.
+    pub const ALL: [Self; 3] = [Self::En, Self::De, Self::Fr];
+
+    /// `en`, `de` or `fr`: the CLI, storage and `lang` attribute spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::En => "en",
+            Self::De => "de",
+            Self::Fr => "fr",
+        }
+    }
+
+    /// An instant as people of this language write it, always in UTC:
+    /// `3 December 2026 at 10:00 UTC`, `3. Dezember 2026 um 10:00 UTC`,
+    /// `3 décembre 2026 à 10:00 UTC` (and `1er décembre` on the first).
+    /// The month names are this table's own, not the system's locale data.
+    pub fn date_time(self, at: DateTime<Utc>) -> String {
+        let month = MONTHS[self as usize][at.month0() as usize];
+        let (day, year, time) = (at.day(), at.year(), at.format("%H:%M"));
+        match self {
+            Self::En => format!("{day} {month} {year} at {time} UTC"),
+            Self::De => format!("{day}. {month} {year} um {time} UTC"),
+            Self::Fr if day == 1 => format!("1er {month} {year} à {time} UTC"),
+            Self::Fr => format!("{day} {month} {year} à {time} UTC"),
+        }
+    }
+
+    /// Parses the CLI and storage spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "en" => Some(Self::En),
+            "de" => Some(Self::De),
+            "fr" => Some(Self::Fr),
+            _ => None,
+        }
+    }
+}
+
+/// Month names by locale (in `Locale`'s order), January first.
+const MONTHS: [[&str; 12]; 3] = [
+    [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+    [
+        "Januar",
+        "Februar",
+        "März",
+        "April",
+        "Mai",
+        "Juni",
+        "Juli",
+        "August",
+        "September",
+        "Oktober",
+        "November",
+        "Dezember",
+    ],
+    [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ],
+];
+
+impl fmt::Display for Locale {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A role name given to an API key. What a role may do is for the policies
 /// to say; here it is only checked to be a plain identifier.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -273,6 +378,33 @@ impl fmt::Display for RequestId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn locales_parse_their_own_spelling_and_nothing_else() {
+        for l in Locale::ALL {
+            assert_eq!(Locale::parse(l.as_str()), Some(l));
+            assert_eq!(l.to_string(), l.as_str());
+        }
+        for bad in ["", "EN", "de-DE", "es", " fr"] {
+            assert_eq!(Locale::parse(bad), None, "{bad:?}");
+        }
+        assert_eq!(Locale::default(), Locale::En);
+    }
+
+    #[test]
+    fn each_locale_writes_dates_in_its_own_form() {
+        use chrono::TimeZone;
+        let at = Utc.with_ymd_and_hms(2026, 12, 3, 10, 0, 0).unwrap();
+        assert_eq!(Locale::En.date_time(at), "3 December 2026 at 10:00 UTC");
+        assert_eq!(Locale::De.date_time(at), "3. Dezember 2026 um 10:00 UTC");
+        assert_eq!(Locale::Fr.date_time(at), "3 décembre 2026 à 10:00 UTC");
+        let first = Utc.with_ymd_and_hms(2027, 3, 1, 9, 5, 0).unwrap();
+        assert_eq!(Locale::En.date_time(first), "1 March 2027 at 09:05 UTC");
+        assert_eq!(Locale::De.date_time(first), "1. März 2027 um 09:05 UTC");
+        assert_eq!(Locale::Fr.date_time(first), "1er mars 2027 à 09:05 UTC");
+        let august = Utc.with_ymd_and_hms(2027, 8, 15, 23, 59, 0).unwrap();
+        assert_eq!(Locale::Fr.date_time(august), "15 août 2027 à 23:59 UTC");
+    }
 
     #[test]
     fn plain_addresses_parse_and_normalize_to_lower_case() {

@@ -1,12 +1,12 @@
 //! `ApiKeyRepo`: keys read back with their tenant's name, need their
 //! tenant, and are revoked once.
 
-use beckon_ports::{ApiKeyId, ApiKeyRecord, ApiKeyRepo, StoreError, TenantId};
+use beckon_ports::{ApiKeyId, ApiKeyRecord, ApiKeyRepo, Locale, StoreError, TenantId};
 use chrono::Duration;
 use futures_util::FutureExt;
 use uuid::Uuid;
 
-use crate::fixtures::{api_key, t0, tenant};
+use crate::fixtures::{api_key, t0, tenant, tenant_in};
 use crate::{Contract, Storage, err, ok};
 
 /// This port's contracts.
@@ -30,11 +30,11 @@ pub fn contracts<S: Storage>() -> Vec<Contract<S>> {
     ]
 }
 
-/// `find` answers the key as created, with its tenant's name joined in
-/// (the record's own `tenant_name` is ignored by `create`), and `Ok(None)`
+/// `find` answers the key as created, with its tenant's name and locale
+/// joined in (the record's own are ignored by `create`), and `Ok(None)`
 /// for an unknown id.
 pub async fn an_api_key_reads_back_with_its_tenants_name<S: Storage>(store: S) {
-    let t = tenant(&store, "Acme").await;
+    let t = tenant_in(&store, "Acme", Locale::De).await;
     let labelled = api_key(t.id);
     let unlabelled = ApiKeyRecord {
         name: None,
@@ -45,13 +45,14 @@ pub async fn an_api_key_reads_back_with_its_tenants_name<S: Storage>(store: S) {
         let found = ok(ApiKeyRepo::find(&store, k.id).await, "finding an API key");
         let expected = ApiKeyRecord {
             tenant_name: t.name.clone(),
+            tenant_locale: Locale::De,
             ..k.clone()
         };
         assert_eq!(
             found,
             Some(expected),
-            "ApiKeyRepo::find must answer the key as created, with its tenant's name (not the \
-             record's tenant_name, which create ignores)"
+            "ApiKeyRepo::find must answer the key as created, with its tenant's name and locale \
+             (not the record's tenant_name and tenant_locale, which create ignores)"
         );
     }
     let unknown = ApiKeyId::from_uuid(Uuid::now_v7());

@@ -6,7 +6,7 @@
 use beckon_ports::{
     Activation, ApiKeyId, ApiKeyRecord, AuditEntry, AuditOutcome, Delivery, DeliveryOutcome, Email,
     Erasure, EventType, IdempotencyKey, IdempotencyRecord, IdempotencyWrite, Invite, InviteEmail,
-    InviteSend, InviteToken, NewUser, OutboxId, OutboxMessage, RequestId, Revocation, Role,
+    InviteSend, InviteToken, Locale, NewUser, OutboxId, OutboxMessage, RequestId, Revocation, Role,
     Rotation, SecretHash, Settlement, Tenant, TenantId, TenantName, TenantRepo, User, UserId,
     UserName, UserStatus, WebhookEvent,
 };
@@ -32,9 +32,15 @@ pub fn token() -> InviteToken {
 
 /// A tenant named `name`, created at [`t0`] and stored.
 pub async fn tenant<S: TenantRepo>(store: &S, name: &str) -> Tenant {
+    tenant_in(store, name, Locale::En).await
+}
+
+/// A new tenant named `name` writing in `locale`.
+pub async fn tenant_in<S: TenantRepo>(store: &S, name: &str, locale: Locale) -> Tenant {
     let t = Tenant {
         id: TenantId::from_uuid(Uuid::now_v7()),
         name: TenantName::parse(name).expect("a valid tenant name"),
+        locale,
         created_at: t0(),
     };
     if let Err(e) = TenantRepo::create(store, &t).await {
@@ -83,6 +89,7 @@ pub fn send(
                 to: email.clone(),
                 to_name: Some(UserName::parse("Ada Lovelace").expect("a valid name")),
                 tenant_name: tenant.name.clone(),
+                locale: tenant.locale,
                 token: token.clone(),
                 expires_at,
             },
@@ -229,13 +236,14 @@ pub fn idempotency(
     }
 }
 
-/// An API key of `tenant` (its `tenant_name` is a placeholder the store
-/// must ignore).
+/// An API key of `tenant` (its `tenant_name` and `tenant_locale` are
+/// placeholders the store must ignore).
 pub fn api_key(tenant: TenantId) -> ApiKeyRecord {
     ApiKeyRecord {
         id: ApiKeyId::from_uuid(Uuid::now_v7()),
         tenant_id: tenant,
         tenant_name: TenantName::parse("ignored by create").expect("a valid tenant name"),
+        tenant_locale: Locale::Fr,
         role: Role::parse("admin").expect("a valid role"),
         name: Some("ci".into()),
         secret_hash: SecretHash::of(Uuid::new_v4().as_bytes()),

@@ -114,6 +114,7 @@ pub async fn a_user_of_a_missing_tenant_is_a_missing_reference_and_writes_nothin
     let ghost = beckon_ports::Tenant {
         id: beckon_ports::TenantId::from_uuid(Uuid::now_v7()),
         name: beckon_ports::TenantName::parse("Ghost").expect("a valid name"),
+        locale: beckon_ports::Locale::En,
         created_at: t0(),
     };
     let (mut new, tok) = new_user(&ghost, "ada@example.com", t0());

@@ -7,7 +7,9 @@ use chrono::{DateTime, Duration, Utc};
 use futures_util::FutureExt;
 use futures_util::future::join_all;
 
-use crate::fixtures::{new_user, t0, tenant};
+use beckon_ports::Locale;
+
+use crate::fixtures::{new_user, t0, tenant, tenant_in};
 use crate::{Contract, Storage, ok};
 
 /// This port's looking and claiming contracts.
@@ -79,9 +81,10 @@ pub async fn only_a_pending_due_unleased_message_counts_as_due<S: Storage>(store
 
 /// A claim answers a due message with everything needed to send it, as
 /// attempt 1; while its lease holds nobody else gets it; once the lease
-/// ran out (the worker died) it is claimed again, as attempt 2.
+/// ran out (the worker died) it is claimed again, as attempt 2. The email
+/// comes back whole, its locale included.
 pub async fn a_claim_leases_due_messages_and_counts_the_attempt<S: Storage>(store: S) {
-    let t = tenant(&store, "Acme").await;
+    let t = tenant_in(&store, "Acme", Locale::Fr).await;
     let (new, tok) = new_user(&t, "ada@example.com", t0());
     ok(store.insert_invited(&new).await, "inviting a user");
 

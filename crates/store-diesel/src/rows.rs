@@ -4,8 +4,8 @@
 
 use beckon_ports::{
     ApiKeyId, ApiKeyRecord, AuditEntry, AuditOutcome, ClaimedMessage, Delivery, Email,
-    IdempotencyKey, IdempotencyRecord, Invite, InviteEmail, OutboxId, OutboxMessage, RequestId,
-    Role, SecretHash, Tenant, TenantId, TenantName, User, UserId, UserName, UserStatus,
+    IdempotencyKey, IdempotencyRecord, Invite, InviteEmail, Locale, OutboxId, OutboxMessage,
+    RequestId, Role, SecretHash, Tenant, TenantId, TenantName, User, UserId, UserName, UserStatus,
 };
 use diesel::prelude::*;
 
@@ -20,12 +20,18 @@ pub const SENT: &str = "sent";
 /// Given up.
 pub const FAILED: &str = "failed";
 
+/// A stored locale; the CHECK allows nothing else.
+fn parse_locale(s: &str) -> Result<Locale, TxError> {
+    Locale::parse(s).ok_or_else(|| corrupt("tenant locale", "not en, de or fr"))
+}
+
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = tenants)]
 pub struct TenantRow {
     pub id: DbUuid,
     pub name: String,
     pub created_at: DbTime,
+    pub locale: String,
 }
 
 impl TenantRow {
@@ -34,6 +40,7 @@ impl TenantRow {
             id: t.id.into(),
             name: t.name.as_str().to_owned(),
             created_at: t.created_at.into(),
+            locale: t.locale.as_str().to_owned(),
         }
     }
 
@@ -41,6 +48,7 @@ impl TenantRow {
         Ok(Tenant {
             id: TenantId::from_uuid(self.id.0),
             name: TenantName::parse(&self.name).map_err(|e| corrupt("tenant name", e))?,
+            locale: parse_locale(&self.locale)?,
             created_at: self.created_at.get(),
         })
     }
@@ -71,11 +79,16 @@ impl ApiKeyRow {
         }
     }
 
-    pub fn into_record(self, tenant_name: &str) -> Result<ApiKeyRecord, TxError> {
+    pub fn into_record(
+        self,
+        tenant_name: &str,
+        tenant_locale: &str,
+    ) -> Result<ApiKeyRecord, TxError> {
         Ok(ApiKeyRecord {
             id: ApiKeyId::from_uuid(self.id.0),
             tenant_id: TenantId::from_uuid(self.tenant_id.0),
             tenant_name: TenantName::parse(tenant_name).map_err(|e| corrupt("tenant name", e))?,
+            tenant_locale: parse_locale(tenant_locale)?,
             role: Role::parse(&self.role).map_err(|e| corrupt("role", e))?,
             name: self.name,
             secret_hash: SecretHash::from_hex(&self.secret_hash)

@@ -10,6 +10,8 @@ diesel::table! {
         id -> PortableUuid,
         name -> Text,
         created_at -> PortableTs,
+        /// `en`, `de` or `fr` (CHECK).
+        locale -> Text,
     }
 }
 

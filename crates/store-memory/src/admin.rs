@@ -51,11 +51,13 @@ impl ApiKeyRepo for MemoryStore {
 
     async fn find(&self, id: ApiKeyId) -> Result<Option<ApiKeyRecord>, StoreError> {
         self.with(|s| {
-            // The tenant's name is joined in; a key always has its tenant.
+            // The tenant's name and locale are joined in; a key always has
+            // its tenant.
             let found = s.keys.get(&id).and_then(|key| {
                 let tenant = s.tenants.get(&key.tenant_id)?;
                 Some(ApiKeyRecord {
                     tenant_name: tenant.name.clone(),
+                    tenant_locale: tenant.locale,
                     ..key.clone()
                 })
             });

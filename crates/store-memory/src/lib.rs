@@ -24,7 +24,7 @@
 //! use beckon_ports::{
 //!     ApiKeyId, AuditEntry, AuditOutcome, Delivery, Email, Invite, InviteEmail, InviteSend, InviteToken,
 //!     NewUser, OutboxId, OutboxMessage, RequestId, Tenant, TenantId, TenantName, TenantRepo,
-//!     User, UserId, UserRepo, UserStatus, EventType, WebhookEvent,
+//!     User, UserId, UserRepo, UserStatus, EventType, WebhookEvent, Locale,
 //! };
 //! use beckon_store_memory::MemoryStore;
 //! use chrono::{DateTime, Duration};
@@ -36,6 +36,7 @@
 //! let tenant = Tenant {
 //!     id: TenantId::from_uuid(Uuid::now_v7()),
 //!     name: TenantName::parse("Acme")?,
+//!     locale: Locale::De,
 //!     created_at: now,
 //! };
 //! TenantRepo::create(&store, &tenant).await?;
@@ -69,6 +70,7 @@
 //!             to: email,
 //!             to_name: None,
 //!             tenant_name: tenant.name.clone(),
+//!             locale: tenant.locale,
 //!             token: token.clone(),
 //!             expires_at,
 //!         },

@@ -18,7 +18,8 @@ pub struct State {
     /// Set by `MemoryStore::set_unavailable`.
     pub unavailable: bool,
     pub tenants: BTreeMap<TenantId, Tenant>,
-    /// `tenant_name` as given (ignored): the tenant's is joined in on read.
+    /// `tenant_name` and `tenant_locale` as given (ignored): the tenant's
+    /// are joined in on read.
     pub keys: BTreeMap<ApiKeyId, ApiKeyRecord>,
     pub users: BTreeMap<(TenantId, UserId), UserRow>,
     /// Keyed by the outbox message that carried the send; the user sent

@@ -20,7 +20,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, Caller, TestApp, json_ok, read_email, spawn_app_with};
+use crate::helpers::{Backend, Caller, Decoded, TestApp, json_ok, read_email, spawn_app_with};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -178,11 +178,16 @@ impl Browser {
             .len()
     }
 
-    /// `<html lang>`, a non-empty title, no horizontal scroll at 320 px;
-    /// then the screenshot, at 1024 px again.
+    /// An English page: see `check_page_in`.
     async fn check_page(&self, name: &str) {
-        let lang = self.js("return document.documentElement.lang").await;
-        assert_eq!(lang, json!("en"), "{name}: <html lang>");
+        self.check_page_in(name, "en").await;
+    }
+
+    /// `<html lang>` is `lang`, a non-empty title, no horizontal scroll at
+    /// 320 px; then the screenshot, at 1024 px again.
+    async fn check_page_in(&self, name: &str, lang: &str) {
+        let found = self.js("return document.documentElement.lang").await;
+        assert_eq!(found, json!(lang), "{name}: <html lang>");
         let title = self.client.title().await.unwrap();
         assert!(!title.trim().is_empty(), "{name}: a title");
         self.client.set_window_size(320, 640).await.unwrap();
@@ -492,6 +497,39 @@ async fn a_revoked_invitation_was_withdrawn() {
     assert!(text.contains("withdrawn"), "{text}");
     assert_eq!(b.buttons().await, 0);
     b.check_page("withdrawn").await;
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_german_tenants_invitation_is_in_german_from_link_to_answer() {
+    let Some(b) = Browser::start(|_| {}).await else {
+        return;
+    };
+    let tenant = b.app.tenant_in("Acme Robotik", "de").await;
+    let c = b.app.caller_in(&tenant, "admin").await;
+    let id = b.app.invite_id(&c, "ada@example.com").await;
+    // The German message is quoted-printable: read its decoded text part.
+    let path = b
+        .app
+        .wait_for_emails_to("ada@example.com", 1)
+        .await
+        .remove(0);
+    let token = Decoded::read(&path).token();
+    b.client
+        .goto(&format!("{}/invite?token={token}", b.app.base))
+        .await
+        .unwrap();
+    let text = b.text().await;
+    assert!(text.contains("Acme Robotik hat Sie eingeladen."), "{text}");
+    assert!(text.contains("gültig"), "{text}");
+    let button = b.client.find(Locator::Css("button")).await.unwrap();
+    assert_eq!(button.text().await.unwrap(), "Einladung annehmen");
+    b.check_page_in("invite-de", "de").await;
+    click_accept(&b).await;
+    let text = b.text().await;
+    assert!(text.contains("Einladung angenommen"), "{text}");
+    b.check_page_in("accepted-de", "de").await;
+    assert_eq!(status(&b.app, &c, &id).await, "active");
     b.close().await;
 }
 

@@ -22,9 +22,11 @@ use crate::pg::PgDatabase;
 
 mod errors;
 mod mail;
+mod mime;
 
 pub use errors::{assert_error, field, json_ok};
 pub use mail::{MAIL_TIMEOUT, SETTLE, header, read_email, token_from_email};
+pub use mime::Decoded;
 
 /// The database an API test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,9 +213,15 @@ impl TestApp {
 
     /// Creates a tenant; returns its id.
     pub async fn tenant(&self, name: &str) -> String {
-        let t = admin::create_tenant(&self.cfg, name, &self.sources)
+        self.tenant_in(name, "en").await
+    }
+
+    /// Creates a tenant writing in `locale` (`en`, `de`, `fr`); returns its id.
+    pub async fn tenant_in(&self, name: &str, locale: &str) -> String {
+        let t = admin::create_tenant(&self.cfg, name, locale, &self.sources)
             .await
             .expect("tenant created");
+        assert_eq!(t["locale"], locale);
         t["id"].as_str().expect("tenant id").to_owned()
     }
 

@@ -13,6 +13,7 @@ mod helpers;
 mod idempotency;
 mod isolation;
 mod lifecycle;
+mod locale;
 mod mail;
 mod mounted;
 mod ops;

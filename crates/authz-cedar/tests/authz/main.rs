@@ -30,6 +30,7 @@ pub fn tenant(id: &str) -> TenantId {
 
 pub fn principal(tenant_id: &str, role: &str) -> Principal {
     Principal {
+        tenant_locale: beckon_ports::Locale::En,
         key_id: KEY.parse::<ApiKeyId>().unwrap(),
         tenant_id: tenant(tenant_id),
         tenant_name: TenantName::parse("Acme").unwrap(),

@@ -43,6 +43,7 @@ fn request_of(
 ) -> AuthzRequest {
     AuthzRequest {
         principal: Principal {
+            tenant_locale: beckon_ports::Locale::En,
             key_id,
             tenant_id,
             tenant_name: TenantName::parse("Acme").unwrap(),

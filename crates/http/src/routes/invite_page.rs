@@ -1,15 +1,23 @@
 //! `GET /invite?token=…` and `POST /invite` — the page behind the email
 //! link. Opening it changes nothing (mail scanners open links); the button
-//! accepts. Answers people in HTML, not JSON.
+//! accepts. Answers people in HTML, not JSON, in the tenant's language; a
+//! page that knows no tenant (an unknown token, an outage) follows the
+//! browser's `Accept-Language`, English when it names none of ours.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use beckon_domain::AcceptInviteError;
+use beckon_ports::Locale;
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::request_id;
+
+#[path = "invite_page_words.rs"]
+mod words;
+
+use words::{from_accept_language, words};
 
 #[derive(Deserialize)]
 struct TokenParam {
@@ -37,26 +45,30 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
         .unwrap_or_default();
     match state.beckon.view_invite.execute(&token).await {
         Ok(view) => {
+            let w = words(view.locale);
             let tenant = escape(view.tenant_name.as_str());
-            let expires = view.expires_at.format("%-d %B %Y at %H:%M UTC");
+            let expires = escape(&view.locale.date_time(view.expires_at)).into_owned();
             // The form posts back to the path the page was served from, so
             // that it works wherever Beckon is mounted (`/invite` alone, or
             // `/invites/invite` under a prefix); CSP keeps it same-origin.
             let action = escape(req.path());
             page(
                 StatusCode::OK,
-                &format!("Join {tenant}"),
+                view.locale,
+                &(w.join)(&tenant),
                 &format!(
-                    "<p><strong>{tenant}</strong> has invited you to join.</p>\
-                     <p>This invitation is valid until {expires}.</p>\
+                    "<p>{}</p><p>{}</p>\
                      <form method=\"post\" action=\"{action}\">\
                      <input type=\"hidden\" name=\"token\" value=\"{}\">\
-                     <button type=\"submit\">Accept invitation</button></form>",
-                    escape(&token)
+                     <button type=\"submit\">{}</button></form>",
+                    (w.invited_by)(&format!("<strong>{tenant}</strong>")),
+                    (w.valid_until)(&expires),
+                    escape(&token),
+                    w.button,
                 ),
             )
         }
-        Err(e) => refusal(&e),
+        Err(e) => refusal(&req, &e),
     }
 }
 
@@ -91,63 +103,53 @@ pub async fn accept(
         .execute(&token, &request_id(&req))
         .await
     {
-        Ok(_) => page(
-            StatusCode::OK,
-            "Invitation accepted",
-            "<p>Your invitation is accepted and your account is active.</p>\
-             <p>You can close this page.</p>",
-        ),
-        Err(e) => refusal(&e),
+        Ok(accepted) => {
+            let (title, body) = words(accepted.locale).accepted;
+            page(StatusCode::OK, accepted.locale, title, body)
+        }
+        Err(e) => refusal(&req, &e),
     }
 }
 
-/// The page for each way an invite can be refused, in plain words.
-fn refusal(e: &AcceptInviteError) -> HttpResponse {
-    match e {
-        AcceptInviteError::InvalidToken => page(
-            StatusCode::BAD_REQUEST,
-            "This invitation link does not work",
-            "<p>This link is not valid. It may have been replaced by a newer invitation \
-             email, or it was already used.</p>\
-             <p>Look for the most recent invitation email, or ask whoever invited you to send a new one.</p>",
-        ),
-        AcceptInviteError::Withdrawn => page(
-            StatusCode::BAD_REQUEST,
-            "This invitation was withdrawn",
-            "<p>Whoever invited you has withdrawn this invitation, so the link no longer works.</p>\
-             <p>If you still expect to join, ask them to invite you again.</p>",
-        ),
-        AcceptInviteError::Expired => page(
-            StatusCode::GONE,
-            "This invitation has expired",
-            "<p>This invitation is too old to use.</p>\
-             <p>Ask whoever invited you to send a new one.</p>",
-        ),
+/// The page for each way an invite can be refused, in plain words: in the
+/// tenant's language when the token named one, else in the browser's.
+fn refusal(req: &HttpRequest, e: &AcceptInviteError) -> HttpResponse {
+    let browser = || {
+        from_accept_language(
+            req.headers()
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok()),
+        )
+    };
+    let (status, locale, pick): (_, _, fn(&words::Words) -> words::Page) = match e {
+        AcceptInviteError::InvalidToken => (StatusCode::BAD_REQUEST, browser(), |w| w.invalid),
+        AcceptInviteError::Withdrawn { locale } => {
+            (StatusCode::BAD_REQUEST, *locale, |w| w.withdrawn)
+        }
+        AcceptInviteError::Expired { locale } => (StatusCode::GONE, *locale, |w| w.expired),
         AcceptInviteError::Unavailable(cause) => {
             tracing::warn!(error = %format!("{cause:#}"), "store unavailable");
-            page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Please try again in a moment",
-                "<p>We could not reach our database just now. Nothing was changed; \
-                 please try again in a minute.</p>",
-            )
+            (StatusCode::SERVICE_UNAVAILABLE, browser(), |w| {
+                w.unavailable
+            })
         }
         AcceptInviteError::Unexpected(cause) => {
             tracing::error!(error = %format!("{cause:#}"), "unexpected error");
-            page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "<p>Something went wrong on our side. Please try again later.</p>",
-            )
+            (StatusCode::INTERNAL_SERVER_ERROR, browser(), |w| {
+                w.unexpected
+            })
         }
-    }
+    };
+    let (title, body) = pick(words(locale));
+    page(status, locale, title, body)
 }
 
 /// A complete, self-contained page: no external assets, no scripts, and
 /// headers that keep the token out of referrers and caches.
-fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
+fn page(status: StatusCode, locale: Locale, title: &str, body: &str) -> HttpResponse {
+    let lang = locale.as_str();
     let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title}</title><style>\
          body{{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}}\
@@ -157,6 +159,9 @@ fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::CONTENT_LANGUAGE, lang))
+        // Which language a refusal is in can depend on Accept-Language.
+        .insert_header((header::VARY, "Accept-Language"))
         .insert_header(("Referrer-Policy", "no-referrer"))
         .insert_header(("X-Frame-Options", "DENY"))
         .insert_header((

@@ -53,17 +53,17 @@ pub async fn create_key(c: &impl Conn, k: &ApiKeyRecord) -> Result<(), TxError> 
 /// Named global lookup: a presented key names no tenant.
 pub async fn find_key(c: &impl Conn, id: ApiKeyId) -> Result<Option<ApiKeyRecord>, TxError> {
     let rows = c
-        .load::<(ApiKeyRow, String), _>(
+        .load::<(ApiKeyRow, String, String), _>(
             api_keys::table
                 .inner_join(tenants::table)
                 .filter(api_keys::id.eq(DbUuid::from(id)))
-                .select((api_keys::all_columns, tenants::name))
+                .select((api_keys::all_columns, tenants::name, tenants::locale))
                 .limit(1),
         )
         .await?;
     rows.into_iter()
         .next()
-        .map(|(k, tenant_name)| k.into_record(&tenant_name))
+        .map(|(k, tenant_name, locale)| k.into_record(&tenant_name, &locale))
         .transpose()
 }
 

@@ -11,6 +11,7 @@ use crate::support::{audit, store_test, t0, tenant};
 
 fn key(tenant: TenantId) -> ApiKeyRecord {
     ApiKeyRecord {
+        tenant_locale: beckon_ports::Locale::En,
         id: ApiKeyId::from_uuid(Uuid::now_v7()),
         tenant_id: tenant,
         tenant_name: beckon_ports::TenantName::parse("ignored").unwrap(),

@@ -141,6 +141,7 @@ async fn a_sqlite_write_blocked_by_another_writer_is_unavailable_and_the_store_r
     let mut blocker = db.connect_sqlite().await;
     blocker.batch_execute("BEGIN IMMEDIATE").await.unwrap();
     let t = beckon_ports::Tenant {
+        locale: beckon_ports::Locale::En,
         id: beckon_ports::TenantId::from_uuid(uuid::Uuid::now_v7()),
         name: beckon_ports::TenantName::parse("Blocked").unwrap(),
         created_at: t0(),

@@ -179,6 +179,7 @@ pub fn token() -> InviteToken {
 
 pub async fn tenant(store: &Store, name: &str) -> Tenant {
     let t = Tenant {
+        locale: beckon_ports::Locale::En,
         id: TenantId::from_uuid(Uuid::now_v7()),
         name: TenantName::parse(name).unwrap(),
         created_at: t0(),
@@ -217,6 +218,7 @@ fn send(
             tenant_id: tenant.id,
             user_id: user,
             email: InviteEmail {
+                locale: beckon_ports::Locale::En,
                 to: email.clone(),
                 to_name: None,
                 tenant_name: tenant.name.clone(),

@@ -2,6 +2,7 @@
 //! `users` and `audit_log` on SQLite (a CHECK and a NOT NULL cannot change
 //! in place) and alters them on PostgreSQL. Every row must come through,
 //! foreign keys intact, and the latest send's outbox row must be named.
+//! The locale migration gives the tenants already there English.
 
 use diesel::sql_types::Text;
 use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
@@ -126,5 +127,14 @@ fn a_sqlite_database_with_data_upgrades_with_every_row_and_reference_intact() {
         ),
         ["audit_log_user_idx", "users_invite_token_hash_key"],
         "the indexes are rebuilt"
+    );
+    // The locale migration: a tenant from before it writes in English, and
+    // only the three locales are stored.
+    assert_eq!(texts(&mut c, "SELECT locale AS text FROM tenants"), ["en"]);
+    assert!(
+        diesel::sql_query("UPDATE tenants SET locale = 'es'")
+            .execute(&mut c)
+            .is_err(),
+        "the locale check holds"
     );
 }
