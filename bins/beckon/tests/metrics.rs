@@ -319,6 +319,12 @@ async fn metrics_are_served_on_their_own_listener_and_count_what_was_sent() {
         value(&samples, "beckon_outbox_pending", &[("kind", "email")]),
         Some(0.0)
     );
+    // Webhook events are an outbox kind of their own (none here: no
+    // tenant has an endpoint).
+    assert_eq!(
+        value(&samples, "beckon_outbox_pending", &[("kind", "webhook")]),
+        Some(0.0)
+    );
     assert_eq!(
         value(
             &samples,
