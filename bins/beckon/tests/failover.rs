@@ -11,11 +11,13 @@
 //! programs (`initdb`, `pg_ctl`, `pg_basebackup`) are missing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "common/cli.rs"]
+mod cli;
 #[path = "../../../crates/store-diesel/tests/common/cluster.rs"]
 mod cluster;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -38,30 +40,7 @@ const AFTER: Duration = Duration::from_secs(5);
 const GAP: Duration = Duration::from_secs(1);
 const CLIENTS: usize = 4;
 
-/// `beckon ARGS` on `url`, with no inherited `BECKON_*` setting.
-fn beckon(url: &str, dir: &std::path::Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_beckon"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("BECKON_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.current_dir(dir)
-        .env("BECKON_DATABASE_URL", url)
-        .env("BECKON_LOG", "warn")
-        .args(args);
-    cmd
-}
-
-fn admin(url: &str, dir: &std::path::Path, args: &[&str]) -> Value {
-    let out = beckon(url, dir, args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
-}
+use cli::{admin, beckon};
 
 struct Serve(Child);
 

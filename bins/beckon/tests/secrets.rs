@@ -10,6 +10,8 @@
 //! PostgreSQL database (skipped with a note otherwise).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "common/cli.rs"]
+mod cli;
 #[path = "common/mail.rs"]
 mod mail;
 #[path = "common/pg.rs"]
@@ -80,30 +82,14 @@ async fn postgres_tables_hold_no_secret_after_a_lifecycle() {
     lifecycle_then_dump(&db, dir.path()).await;
 }
 
-/// `beckon ARGS` on `db`, with no inherited `BECKON_*` setting.
+/// `beckon ARGS` on `db` (see `common/cli.rs`).
 fn beckon(db: &Db, dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_beckon"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("BECKON_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.current_dir(dir)
-        .env("BECKON_DATABASE_URL", db.url())
-        .env("BECKON_LOG", "warn")
-        .args(args);
-    cmd
+    cli::beckon(&db.url(), dir, args)
 }
 
 /// Runs an admin command and returns the JSON object it prints.
 fn admin(db: &Db, dir: &Path, args: &[&str]) -> Value {
-    let out = beckon(db, dir, args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+    cli::admin(&db.url(), dir, args)
 }
 
 /// An API key handed out by `beckon api-key create`.

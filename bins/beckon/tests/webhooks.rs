@@ -18,12 +18,13 @@
 //! `standardwebhooks`; fails without it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "common/cli.rs"]
+mod cli;
 #[path = "common/mail.rs"]
 mod mail;
 #[path = "common/pg.rs"]
 mod pg;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -31,6 +32,7 @@ use std::time::{Duration, Instant};
 use reqwest::{RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 
+use crate::cli::free_port;
 use crate::pg::PgDatabase;
 
 /// Anti-hang bounds, not performance targets. A retry waits out the
@@ -51,6 +53,15 @@ impl Db {
             Self::Postgres(db) => db.url().to_owned(),
         }
     }
+}
+
+/// `beckon ARGS` on `db` (see `common/cli.rs`).
+fn beckon(db: &Db, dir: &Path, args: &[&str]) -> Command {
+    cli::beckon(&db.url(), dir, args)
+}
+
+fn admin(db: &Db, dir: &Path, args: &[&str]) -> Value {
+    cli::admin(&db.url(), dir, args)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -190,39 +201,6 @@ fn webhook_commands_check_their_arguments() {
     assert_eq!(removed, json!({ "tenant_id": tenant, "removed": true }));
     let none = admin(&db, dir.path(), &["webhook", "remove", "--tenant", &tenant]);
     assert_eq!(none, json!({ "tenant_id": tenant, "removed": false }));
-}
-
-/// `beckon ARGS` on `db`, with no inherited `BECKON_*` setting.
-fn beckon(db: &Db, dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_beckon"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("BECKON_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.current_dir(dir)
-        .env("BECKON_DATABASE_URL", db.url())
-        .env("BECKON_LOG", "warn")
-        .args(args);
-    cmd
-}
-
-fn admin(db: &Db, dir: &Path, args: &[&str]) -> Value {
-    let out = beckon(db, dir, args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A child process killed when dropped.
