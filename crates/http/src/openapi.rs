@@ -57,20 +57,25 @@ pub fn email_local_part_pattern() -> String {
     format!("^[{SPACE}]*[^@]{{1,64}}@")
 }
 
-/// The longest address (`Email::parse`, after trimming).
-pub const EMAIL_MAX_LENGTH: usize = 254;
+/// The address, white space trimmed, is at most 254 characters
+/// (`Email::parse`): a third pattern, as `maxLength` would count the white
+/// space around it too (the address itself has none).
+pub fn email_length_pattern() -> String {
+    format!("^[{SPACE}]*[^{SPACE}]{{1,254}}[{SPACE}]*$")
+}
 
 /// The shortest address the pattern allows: `a@b.c`.
 pub const EMAIL_MIN_LENGTH: usize = 5;
 
-/// A name (`UserName::parse`): after trimming, something that is not white
-/// space, and no control character.
+/// A name (`UserName::parse`): after trimming, 1 to 200 characters that
+/// begin and end with something other than white space, and no control
+/// character. The length is counted in the pattern, as `maxLength` would
+/// count the white space around it too.
 pub fn name_pattern() -> String {
-    format!("^[{SPACE}]*[^{CONTROL}{SPACE}](?:[^{CONTROL}]*[^{CONTROL}{SPACE}])?[{SPACE}]*$")
+    format!(
+        "^[{SPACE}]*[^{CONTROL}{SPACE}](?:[^{CONTROL}]{{0,198}}[^{CONTROL}{SPACE}])?[{SPACE}]*$"
+    )
 }
-
-/// The longest name in characters (`UserName::parse`).
-pub const NAME_MAX_LENGTH: usize = 200;
 
 /// An invite token (`InviteToken::parse`): 43 base64url characters, no
 /// padding (32 random bytes).
@@ -121,16 +126,16 @@ pub fn uuid_schema() -> Schema {
         .into()
 }
 
-/// `InviteRequest.email`: both patterns must match.
+/// `InviteRequest.email`: every pattern must match.
 pub fn email_schema() -> Schema {
     AllOfBuilder::new()
         .item(
             string()
                 .pattern(Some(email_pattern()))
-                .min_length(Some(EMAIL_MIN_LENGTH))
-                .max_length(Some(EMAIL_MAX_LENGTH)),
+                .min_length(Some(EMAIL_MIN_LENGTH)),
         )
         .item(string().pattern(Some(email_local_part_pattern())))
+        .item(string().pattern(Some(email_length_pattern())))
         .description(Some(
             "The invitee's address: a plain local@domain, ASCII only, at most 254 characters \
              (the part before the @ at most 64), a domain of at least two labels. White space \
@@ -146,7 +151,6 @@ pub fn name_schema() -> Schema {
         .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
         .pattern(Some(name_pattern()))
         .min_length(Some(1))
-        .max_length(Some(NAME_MAX_LENGTH))
         .description(Some(
             "The invitee's name: at most 200 characters, no control characters, not only \
              white space (white space around it is trimmed).",

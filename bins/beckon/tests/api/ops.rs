@@ -331,6 +331,7 @@ async fn the_openapi_document_states_what_the_parsers_enforce(backend: Backend) 
     let long = format!("{}@{labels}.com", "a".repeat(59));
     let longest = format!("{}@{labels}.com", "a".repeat(58));
     assert_eq!((long.len(), longest.len()), (255, 254));
+    let longest_spaced = format!("  \u{3000}{longest}\n ");
     let emails = [
         "ada@example.com",
         "Ada.Lovelace+x@Example.COM",
@@ -365,6 +366,8 @@ async fn the_openapi_document_states_what_the_parsers_enforce(backend: Backend) 
         // Trimmed first.
         " ada@example.com\n",
         "\u{a0}\tada@example.com\u{3000}",
+        // The longest, with white space around it: still 254 once trimmed.
+        longest_spaced.as_str(),
         "\u{85}",
         " ",
         " a b@example.com",
@@ -383,6 +386,9 @@ async fn the_openapi_document_states_what_the_parsers_enforce(backend: Backend) 
         "x".repeat(200),
         "\u{e9}".repeat(200),
         "x".repeat(201),
+        // The longest, with white space around it: still 200 once trimmed.
+        format!(" \u{2028}{} \t", "x".repeat(200)),
+        format!(" {} ", "x".repeat(201)),
         String::new(),
         "   ".to_owned(),
         "\u{a0}\u{3000}\u{2029}".to_owned(),
