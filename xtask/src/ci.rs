@@ -108,6 +108,7 @@ fn steps(root: &Path, env: &Env) -> Vec<Step> {
         ),
         Step::run("python3", &["../shared/contract-smoke.py"])
             .arg(release_binary(root, env.target_dir.clone())),
+        Step::run(cargo, &["xtask", "schemathesis"]),
         Step::run(cargo, &["xtask", "fuzz", "--seconds", "10"]),
     ]
 }

@@ -59,6 +59,11 @@ fn the_steps_run_the_commands_of_ci_run_in_its_order() {
         release.is_some() && release < verify,
         "the policies are verified by the release build"
     );
+    let schemathesis = shown.iter().position(|s| s == "cargo xtask schemathesis");
+    assert!(
+        release.is_some() && release < schemathesis,
+        "schemathesis runs against the release build"
+    );
 }
 
 #[test]

@@ -423,3 +423,211 @@ async fn serve_answers_with_keys_made_by_the_cli_and_stops_gracefully_on_sigterm
         "{status:?}"
     );
 }
+
+/// The newest invite token in `mail`, waiting (up to 30 s) for the
+/// server's worker to deliver `count` messages.
+async fn token_from_mail(mail: &Path, count: usize) -> String {
+    let start = Instant::now();
+    loop {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(mail)
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.retain(|p| p.extension().is_some_and(|x| x == "eml"));
+        if files.len() >= count {
+            files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+            let text = std::fs::read_to_string(files.last().unwrap()).unwrap();
+            let at = text.find("token=").expect("a link with a token") + "token=".len();
+            return text[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .collect();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no {count} messages in {}",
+            mail.display()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// CONTRACT §6's happy path through the built binary, as a client sees it:
+/// invite → revoke (twice) → the resend answers 409 `invite_revoked` and
+/// the emailed link is dead → the audit trail says so → delete → the user
+/// answers 404 → the address is invited again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_revokes_audits_erases_and_invites_again_through_the_binary() {
+    let env = Env::new();
+    let tenant = env.tenant("Acme");
+    let key = env.ok(&["api-key", "create", "--tenant", &tenant, "--role", "admin"]);
+    let key = key["key"].as_str().unwrap().to_owned();
+    let port = free_port();
+    let mut child = env
+        .cmd(&["serve"])
+        .env("BECKON_LISTEN", format!("127.0.0.1:{port}"))
+        .env("BECKON_METRICS_LISTEN", "off")
+        .env("BECKON_RESEND_COOLDOWN", "0s")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let start = Instant::now();
+    let up = loop {
+        let ok = client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200);
+        if ok || start.elapsed() > Duration::from_secs(60) {
+            break ok;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    if !up {
+        reap(&mut child);
+        panic!("serve did not come up");
+    }
+    let call = |method: reqwest::Method, path: &str| {
+        client
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(&key)
+            .header("X-Tenant-ID", &tenant)
+    };
+    let answer = |resp: reqwest::Response| async move {
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str::<Value>(&text).unwrap()
+        };
+        (status, body)
+    };
+    use reqwest::Method;
+
+    let (status, user) = answer(
+        call(Method::POST, "/v1/users")
+            .json(&json!({ "email": "ada@example.com", "name": "Ada" }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{user}");
+    let id = user["id"].as_str().unwrap().to_owned();
+    let token = token_from_mail(&env.dir.path().join("mail"), 1).await;
+    assert_eq!(token.len(), 43, "{token}");
+
+    let revoke = format!("/v1/users/{id}/revoke-invite");
+    for _ in 0..2 {
+        let got = answer(call(Method::POST, &revoke).send().await.unwrap()).await;
+        assert_eq!(got, (200, json!({ "message": "Invite revoked." })));
+    }
+    let (status, read) = answer(
+        call(Method::GET, &format!("/v1/users/{id}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (&read["status"], &read["invite"]),
+        (&json!("revoked"), &Value::Null)
+    );
+    assert!(read["revoked_at"].is_string(), "{read}");
+
+    let resend = format!("/v1/users/{id}/resend-invite");
+    let (status, body) = answer(call(Method::POST, &resend).send().await.unwrap()).await;
+    assert_eq!(
+        (status, &body["code"]),
+        (409, &json!("invite_revoked")),
+        "{body}"
+    );
+    let (status, body) = answer(
+        client
+            .post(format!("{base}/v1/invites/accept"))
+            .json(&json!({ "token": token }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["code"]),
+        (400, &json!("invalid_token")),
+        "{body}"
+    );
+
+    let (status, page) = answer(
+        call(Method::GET, &format!("/v1/audit?user_id={id}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let trail: Vec<(&str, &str)> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        trail,
+        [
+            ("AcceptInvite", "invite_revoked"),
+            ("ResendInvite", "invite_revoked"),
+            ("RevokeInvite", "succeeded"),
+            ("RevokeInvite", "succeeded"),
+            ("InviteUser", "succeeded"),
+        ],
+        "{page}"
+    );
+
+    let got = answer(
+        call(Method::DELETE, &format!("/v1/users/{id}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(got, (204, Value::Null));
+    for (method, path) in [
+        (Method::GET, format!("/v1/users/{id}")),
+        (Method::DELETE, format!("/v1/users/{id}")),
+        (Method::POST, revoke.clone()),
+        (Method::POST, resend.clone()),
+    ] {
+        let (status, body) = answer(call(method.clone(), &path).send().await.unwrap()).await;
+        assert_eq!(
+            (status, &body["code"]),
+            (404, &json!("not_found")),
+            "{method} {path}: {body}"
+        );
+    }
+
+    let (status, again) = answer(
+        call(Method::POST, "/v1/users")
+            .json(&json!({ "email": "ada@example.com" }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{again}");
+    assert_ne!(again["id"], id.as_str());
+    assert_eq!(
+        (&again["status"], &again["invite"]["sends"]),
+        (&json!("invited"), &json!(1))
+    );
+
+    reap(&mut child);
+}

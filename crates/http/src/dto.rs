@@ -73,9 +73,11 @@ impl From<&User> for UserBody {
 #[serde(deny_unknown_fields)]
 pub struct InviteRequest {
     /// The invitee's address.
+    #[schema(schema_with = crate::openapi::email_schema)]
     pub email: String,
     /// The invitee's name.
     #[serde(default)]
+    #[schema(schema_with = crate::openapi::name_schema)]
     pub name: Option<String>,
 }
 
@@ -138,6 +140,15 @@ pub struct AuditPageBody {
 #[serde(deny_unknown_fields)]
 pub struct AcceptRequest {
     /// The token from the invite link.
+    #[schema(schema_with = crate::openapi::token_schema)]
+    pub token: String,
+}
+
+/// `POST /invite` body (form-encoded), the page's button.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct InviteForm {
+    /// The token from the invite link.
+    #[schema(schema_with = crate::openapi::token_schema)]
     pub token: String,
 }
 

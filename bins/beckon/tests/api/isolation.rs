@@ -9,15 +9,17 @@
 //! caller, any user) answers byte for byte like a user that does not exist.
 //!
 //! "Own" is tenant A, "other" is tenant B. A has an admin key, a viewer key
-//! and a revoked key, B an admin key; each has one invited user. Nothing a
-//! cell does breaks another: the cooldown is off (so the one permitted
-//! resend per user succeeds), and each permitted invite is of a new email.
-//! Afterwards the users' send counts and the tenants' user counts show that
-//! no refused cell changed anything.
-//!
-//! The routes of CONTRACT §6 (`POST /v1/users/{id}/revoke-invite`,
-//! `DELETE /v1/users/{id}`, `GET /v1/audit`) join `ROUTES` when the server
-//! has them.
+//! and a revoked key, B an admin key; each has one invited user for the
+//! routes that leave a user as it was (read, resend) and one more for each
+//! route that changes a user for good (revoke, delete). Nothing a cell does
+//! breaks another: the cooldown is off (so the one permitted resend per
+//! user succeeds), each permitted invite is of a new email, and the cells
+//! run in three rounds: first every cell but the permitted revokes and
+//! deletes (after it, the users to revoke and delete are checked to be as
+//! they were), then those (one per tenant and route), then the audit reads,
+//! which see what the rounds before them recorded. Afterwards the users'
+//! send counts and states and the tenants' user counts show that no
+//! refused cell changed anything.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -51,6 +53,9 @@ enum Action {
     ListUsers,
     ReadUser,
     ResendInvite,
+    RevokeInvite,
+    DeleteUser,
+    ReadAudit,
 }
 
 impl Action {
@@ -59,6 +64,12 @@ impl Action {
             Role::Admin => true,
             Role::Viewer => matches!(self, Self::ReadUser | Self::ListUsers),
         }
+    }
+
+    /// Whether a success changes the target for good: such cells run after
+    /// every other, one per target.
+    fn destroys(self) -> bool {
+        matches!(self, Self::RevokeInvite | Self::DeleteUser)
     }
 }
 
@@ -165,8 +176,8 @@ impl Route {
     }
 }
 
-/// Every route of CONTRACT §1 that takes `X-Tenant-ID`.
-const ROUTES: [Route; 4] = [
+/// Every route of CONTRACT §1 and §6 that takes `X-Tenant-ID`.
+const ROUTES: [Route; 7] = [
     Route {
         action: Action::InviteUser,
         method: Method::POST,
@@ -191,11 +202,30 @@ const ROUTES: [Route; 4] = [
         path: "/v1/users/{id}/resend-invite",
         success: 200,
     },
+    Route {
+        action: Action::RevokeInvite,
+        method: Method::POST,
+        path: "/v1/users/{id}/revoke-invite",
+        success: 200,
+    },
+    Route {
+        action: Action::DeleteUser,
+        method: Method::DELETE,
+        path: "/v1/users/{id}",
+        success: 204,
+    },
+    Route {
+        action: Action::ReadAudit,
+        method: Method::GET,
+        // The whole trail of this test fits in one page.
+        path: "/v1/audit?limit=200",
+        success: 200,
+    },
 ];
 
-/// (2 routes with a user target × 3 targets + 2 without × 1) × 4 tenant
+/// (4 routes with a user target × 3 targets + 3 without × 1) × 4 tenant
 /// headers × 6 credentials.
-const EXPECTED_CELLS: usize = (2 * 3 + 2) * 4 * 6;
+const EXPECTED_CELLS: usize = (4 * 3 + 3) * 4 * 6;
 
 // ---- the expectation ----------------------------------------------------
 
@@ -249,11 +279,29 @@ struct TenantData {
     user_id: String,
     user_email: String,
     user_name: &'static str,
+    /// The user the revoke cells aim at.
+    to_revoke: String,
+    /// The user the delete cells aim at.
+    to_delete: String,
     /// `(id, secret)` of each of its API keys.
     keys: Vec<(String, String)>,
 }
 
 impl TenantData {
+    /// The user a cell of `action` aims at.
+    fn target_user(&self, action: Action) -> &str {
+        match action {
+            Action::RevokeInvite => &self.to_revoke,
+            Action::DeleteUser => &self.to_delete,
+            _ => &self.user_id,
+        }
+    }
+
+    /// The ids of its users.
+    fn user_ids(&self) -> [&str; 3] {
+        [&self.user_id, &self.to_revoke, &self.to_delete]
+    }
+
     /// The strings that must not reach another tenant's caller.
     fn secrets(&self) -> Vec<String> {
         let mut out = vec![
@@ -263,6 +311,8 @@ impl TenantData {
             self.user_id.clone(),
             self.user_email.clone(),
             self.user_name.to_owned(),
+            self.to_revoke.clone(),
+            self.to_delete.clone(),
         ];
         for (id, secret) in &self.keys {
             out.push(id.clone());
@@ -316,6 +366,8 @@ async fn tenant_with_user(
         .await;
     assert_eq!(resp.status().as_u16(), 201, "fixture user of {name}");
     let user: Value = resp.json().await.expect("user json");
+    let to_revoke = app.invite_id(&admin, &format!("to.revoke@{domain}")).await;
+    let to_delete = app.invite_id(&admin, &format!("to.delete@{domain}")).await;
     // The key that made the user goes first: it is the tenant's admin key.
     keys.insert(0, (admin.key_id, admin.key));
     TenantData {
@@ -325,6 +377,8 @@ async fn tenant_with_user(
         user_id: user["id"].as_str().expect("user id").to_owned(),
         user_email,
         user_name,
+        to_revoke,
+        to_delete,
         keys,
     }
 }
@@ -415,6 +469,14 @@ impl Cell {
             let t = fx.tenant(side);
             if caller != Some(side) {
                 out.extend(t.secrets());
+                if self.route.action == Action::ReadAudit {
+                    // A tenant's trail records the ids its callers asked
+                    // for, whether or not they were theirs (their own
+                    // input, telling them nothing): `success_shape` checks
+                    // instead that every entry was made by its own keys.
+                    let ids = t.user_ids();
+                    out.retain(|s| !ids.contains(&s.as_str()));
+                }
             }
             out.extend(t.keys.iter().map(|(_, secret)| secret.clone()));
         }
@@ -438,7 +500,7 @@ fn cell(
     target: Option<Target>,
 ) -> Cell {
     let target_id = target.map(|t| match t.tenant() {
-        Some(side) => fx.tenant(side).user_id.clone(),
+        Some(side) => fx.tenant(side).target_user(route.action).to_owned(),
         None => random_id(),
     });
     let path = match &target_id {
@@ -525,6 +587,12 @@ fn check(cell: &Cell, reply: &Reply, fx: &Fixture) -> Vec<String> {
     if reply.status != status {
         fail(format!("status {} (expected {status})", reply.status));
     }
+    if reply.status == 204 {
+        if !reply.body.is_empty() {
+            fail(format!("a 204 with a body {:?}", reply.body));
+        }
+        return problems;
+    }
     if !reply.content_type.starts_with("application/json") {
         fail(format!("content type {:?}", reply.content_type));
     }
@@ -548,6 +616,10 @@ fn check(cell: &Cell, reply: &Reply, fx: &Fixture) -> Vec<String> {
             }
             if status == 400 && body["details"]["field"] != "X-Tenant-ID" {
                 fail(format!("details.field {}", body["details"]["field"]));
+            }
+            // The default policies tell a denied caller why.
+            if code == "forbidden" && body["notices"].as_array().is_none_or(Vec::is_empty) {
+                fail("a deny without notices".to_owned());
             }
         }
         None if reply.status == status => {
@@ -628,6 +700,20 @@ fn success_shape(cell: &Cell, body: &Value, fx: &Fixture) -> Vec<String> {
                 && body["email"] == own.user_email.as_str()
         }
         Action::ResendInvite => *body == json!({ "message": "Invite resent." }),
+        Action::RevokeInvite => *body == json!({ "message": "Invite revoked." }),
+        // A 204 has no body (checked before).
+        Action::DeleteUser => true,
+        // The caller's trail, and nothing but: every entry was made by one
+        // of its tenant's keys (or by an invitee, with none), and its
+        // users' invites are in it.
+        Action::ReadAudit => body["items"].as_array().is_some_and(|items| {
+            let keys: Vec<&str> = own.keys.iter().map(|(id, _)| id.as_str()).collect();
+            items.iter().all(|e| {
+                e["key_id"].is_null() || e["key_id"].as_str().is_some_and(|k| keys.contains(&k))
+            }) && items
+                .iter()
+                .any(|e| e["action"] == "InviteUser" && e["user_id"] == own.to_delete.as_str())
+        }),
     };
     if ok {
         Vec::new()
@@ -677,18 +763,49 @@ async fn every_route_keeps_tenants_apart_in_the_contracts_check_order(backend: B
         }
     }
 
-    let mut replies = Vec::with_capacity(cells.len());
-    for chunk in cells.chunks(CHUNK) {
-        let tasks: Vec<_> = chunk
-            .iter()
-            .map(|cell| tokio::spawn(send(cell.request(&app))))
+    // The rounds: every cell that leaves its target as it was; the
+    // permitted revokes and deletes; the audit reads.
+    let round = |c: &Cell| match c.route.action {
+        Action::ReadAudit => 2,
+        a if a.destroys() && matches!(c.expected, Expected::Success(_)) => 1,
+        _ => 0,
+    };
+    let mut failures = Vec::new();
+    let mut replies: Vec<Option<Reply>> = (0..cells.len()).map(|_| None).collect();
+    for r in 0..3 {
+        let members: Vec<usize> = (0..cells.len())
+            .filter(|&i| round(&cells[i]) == r)
             .collect();
-        for task in tasks {
-            replies.push(task.await.expect("request task"));
+        for chunk in members.chunks(CHUNK) {
+            let tasks: Vec<_> = chunk
+                .iter()
+                .map(|&i| (i, tokio::spawn(send(cells[i].request(&app)))))
+                .collect();
+            for (i, task) in tasks {
+                replies[i] = Some(task.await.expect("request task"));
+            }
+        }
+        if r == 0 {
+            // No refused revoke or delete changed its target.
+            for side in [Side::Own, Side::Other] {
+                let t = fx.tenant(side);
+                for id in [&t.to_revoke, &t.to_delete] {
+                    let user = read_as_admin(&app, &fx, side, &format!("/v1/users/{id}")).await;
+                    if user["status"] != "invited" {
+                        failures.push(format!(
+                            "{side:?} tenant's user {id} is {} after the refused cells",
+                            user["status"]
+                        ));
+                    }
+                }
+            }
         }
     }
+    let replies: Vec<Reply> = replies
+        .into_iter()
+        .map(|r| r.expect("every cell was sent"))
+        .collect();
 
-    let mut failures = Vec::new();
     for (cell, reply) in cells.iter().zip(&replies) {
         for p in check(cell, reply, &fx) {
             failures.push(format!("{}: {p}; body {}", cell.label(), reply.body));
@@ -752,14 +869,10 @@ async fn every_route_keeps_tenants_apart_in_the_contracts_check_order(backend: B
         };
         let resends = permitted(Action::ResendInvite, |c| c.target.and_then(Target::tenant));
         let invites = permitted(Action::InviteUser, |c| c.credential.tenant());
+        let revokes = permitted(Action::RevokeInvite, |c| c.target.and_then(Target::tenant));
+        let deletes = permitted(Action::DeleteUser, |c| c.target.and_then(Target::tenant));
         let t = fx.tenant(side);
-        let read = |path: String| {
-            app.get(&path)
-                .bearer_auth(fx.admin_key(side))
-                .header("X-Tenant-ID", &t.id)
-                .send()
-        };
-        let user = send_ok(read(format!("/v1/users/{}", t.user_id))).await;
+        let user = read_as_admin(&app, &fx, side, &format!("/v1/users/{}", t.user_id)).await;
         if user["invite"]["sends"] != 1 + resends {
             failures.push(format!(
                 "{side:?} tenant's user was sent to {} times, expected {}",
@@ -767,12 +880,34 @@ async fn every_route_keeps_tenants_apart_in_the_contracts_check_order(backend: B
                 1 + resends
             ));
         }
-        let page = send_ok(read("/v1/users?limit=200".to_owned())).await;
-        let count = page["items"].as_array().map_or(0, Vec::len);
-        if count != 1 + invites {
+        let revoked = read_as_admin(&app, &fx, side, &format!("/v1/users/{}", t.to_revoke)).await;
+        let status = if revokes == 1 { "revoked" } else { "invited" };
+        if revoked["status"] != status {
             failures.push(format!(
-                "{side:?} tenant has {count} users, expected {}",
-                1 + invites
+                "{side:?} tenant's user to revoke is {}, expected {status} ({revokes} permitted)",
+                revoked["status"]
+            ));
+        }
+        let deleted = app
+            .get(&format!("/v1/users/{}", t.to_delete))
+            .bearer_auth(fx.admin_key(side))
+            .header("X-Tenant-ID", &t.id)
+            .send()
+            .await
+            .expect("request");
+        let expected = if deletes == 1 { 404 } else { 200 };
+        if deleted.status().as_u16() != expected {
+            failures.push(format!(
+                "{side:?} tenant's user to delete answers {}, expected {expected} ({deletes} permitted)",
+                deleted.status()
+            ));
+        }
+        let page = read_as_admin(&app, &fx, side, "/v1/users?limit=200").await;
+        let count = page["items"].as_array().map_or(0, Vec::len);
+        let users = 3 + invites - deletes;
+        if count != users {
+            failures.push(format!(
+                "{side:?} tenant has {count} users, expected {users}"
             ));
         }
     }
@@ -791,10 +926,15 @@ async fn every_route_keeps_tenants_apart_in_the_contracts_check_order(backend: B
     assert_eq!(checked, EXPECTED_CELLS, "the matrix shrank or grew");
 }
 
-async fn send_ok(
-    resp: impl std::future::Future<Output = reqwest::Result<reqwest::Response>>,
-) -> Value {
-    let resp = resp.await.expect("request");
-    assert_eq!(resp.status().as_u16(), 200, "a follow-up read");
+/// `GET path` as `side`'s admin, asserting 200.
+async fn read_as_admin(app: &TestApp, fx: &Fixture, side: Side, path: &str) -> Value {
+    let resp = app
+        .get(path)
+        .bearer_auth(fx.admin_key(side))
+        .header("X-Tenant-ID", &fx.tenant(side).id)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status().as_u16(), 200, "a follow-up read of {path}");
     resp.json().await.expect("JSON")
 }

@@ -12,6 +12,7 @@ use crate::error::{ApiError, ErrorBody};
 #[utoipa::path(
     post,
     path = "/v1/invites/accept",
+    operation_id = "accept_invite",
     tag = "invites",
     request_body = AcceptRequest,
     responses(

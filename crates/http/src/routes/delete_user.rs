@@ -13,6 +13,7 @@ use crate::error::{ApiError, ErrorBody};
 #[utoipa::path(
     delete,
     path = "/v1/users/{id}",
+    operation_id = "delete_user",
     tag = "users",
     params(
         ("id" = String, Path, format = Uuid, description = "The user's id."),
@@ -21,7 +22,7 @@ use crate::error::{ApiError, ErrorBody};
     ),
     responses(
         (status = 204, description = "Erased."),
-        (status = 400, description = "id or X-Tenant-ID not a UUID, header missing.", body = ErrorBody),
+        (status = 400, description = "invalid_request: id or X-Tenant-ID not a UUID, X-Tenant-ID missing, or Idempotency-Key not 1–255 printable ASCII characters.", body = ErrorBody),
         (status = 401, description = "Missing or invalid credential.", body = ErrorBody),
         (status = 403, description = "tenant_mismatch, or forbidden by policy (notices explain).", body = ErrorBody),
         (status = 404, description = "User not found.", body = ErrorBody),

@@ -29,6 +29,7 @@ struct TokenParam {
 #[utoipa::path(
     get,
     path = "/invite",
+    operation_id = "show_invite_page",
     tag = "invites",
     params(("token" = String, Query, description = "The token from the invite email.")),
     responses(
@@ -76,8 +77,9 @@ pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
 #[utoipa::path(
     post,
     path = "/invite",
+    operation_id = "accept_invite_page",
     tag = "invites",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "token=<the token>"),
+    request_body(content = crate::dto::InviteForm, content_type = "application/x-www-form-urlencoded", description = "token=<the token>"),
     responses(
         (status = 200, description = "Accepted.", content_type = "text/html"),
         (status = 400, description = "The token is not valid, or the invitation was withdrawn.", content_type = "text/html"),

@@ -14,15 +14,16 @@ use crate::error::{ApiError, ErrorBody};
 #[utoipa::path(
     post,
     path = "/v1/users",
+    operation_id = "invite_user",
     tag = "users",
     request_body = InviteRequest,
     params(
         ("X-Tenant-ID" = String, Header, format = Uuid, description = "The credential's tenant."),
-        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same body within 24 h replays the first success."),
+        ("Idempotency-Key" = Option<String>, Header, description = "1–255 printable ASCII characters; a repeat with the same body within 24 h replays the first success."),
     ),
     responses(
         (status = 201, description = "Invited.", body = UserBody),
-        (status = 400, description = "Bad email, body or header.", body = ErrorBody),
+        (status = 400, description = "invalid_request: bad email, name, body, X-Tenant-ID or Idempotency-Key.", body = ErrorBody),
         (status = 401, description = "Missing or invalid credential.", body = ErrorBody),
         (status = 403, description = "tenant_mismatch or forbidden.", body = ErrorBody),
         (status = 409, description = "user_exists: the email already belongs to a user of this tenant.", body = ErrorBody),

@@ -22,6 +22,7 @@ struct Query {
 #[utoipa::path(
     get,
     path = "/v1/audit",
+    operation_id = "list_audit",
     tag = "users",
     params(
         ("X-Tenant-ID" = String, Header, format = Uuid, description = "The credential's tenant."),

@@ -22,6 +22,7 @@ struct Query {
 #[utoipa::path(
     get,
     path = "/v1/users",
+    operation_id = "list_users",
     tag = "users",
     params(
         ("X-Tenant-ID" = String, Header, format = Uuid, description = "The credential's tenant."),

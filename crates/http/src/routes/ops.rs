@@ -10,7 +10,7 @@ use crate::error::ApiError;
 use crate::openapi::ApiDoc;
 
 /// The process is up.
-#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = StatusBody)))]
+#[utoipa::path(get, path = "/healthz", operation_id = "healthz", tag = "ops", responses((status = 200, body = StatusBody)))]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(StatusBody {
         status: "ok".to_owned(),
@@ -21,6 +21,7 @@ pub async fn healthz() -> HttpResponse {
 #[utoipa::path(
     get,
     path = "/readyz",
+    operation_id = "readyz",
     tag = "ops",
     responses((status = 200, body = StatusBody), (status = 503, body = crate::error::ErrorBody))
 )]
@@ -34,7 +35,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 }
 
 /// This document.
-#[utoipa::path(get, path = "/openapi.json", tag = "ops", responses((status = 200, description = "OpenAPI 3.1 document.")))]
+#[utoipa::path(get, path = "/openapi.json", operation_id = "openapi", tag = "ops", responses((status = 200, description = "OpenAPI 3.1 document.")))]
 pub async fn openapi(req: HttpRequest) -> HttpResponse {
     let mut doc = ApiDoc::openapi();
     // Mounted under a prefix (`crate::scope`), the paths hang off it: say

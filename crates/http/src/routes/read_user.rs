@@ -11,6 +11,7 @@ use crate::error::{ApiError, ErrorBody};
 #[utoipa::path(
     get,
     path = "/v1/users/{id}",
+    operation_id = "read_user",
     tag = "users",
     params(
         ("id" = String, Path, format = Uuid, description = "The user's id."),

@@ -13,6 +13,7 @@ use crate::error::{ApiError, ErrorBody};
 #[utoipa::path(
     post,
     path = "/v1/users/{id}/revoke-invite",
+    operation_id = "revoke_invite",
     tag = "users",
     params(
         ("id" = String, Path, format = Uuid, description = "The user's id."),
@@ -21,11 +22,11 @@ use crate::error::{ApiError, ErrorBody};
     ),
     responses(
         (status = 200, description = "Invite revoked.", body = MessageBody),
-        (status = 400, description = "id or X-Tenant-ID not a UUID, header missing.", body = ErrorBody),
+        (status = 400, description = "invalid_request: id or X-Tenant-ID not a UUID, X-Tenant-ID missing, or Idempotency-Key not 1–255 printable ASCII characters.", body = ErrorBody),
         (status = 401, description = "Missing or invalid credential.", body = ErrorBody),
         (status = 403, description = "tenant_mismatch, or forbidden by policy (notices explain).", body = ErrorBody),
         (status = 404, description = "User not found.", body = ErrorBody),
-        (status = 409, description = "User is already verified.", body = ErrorBody),
+        (status = 409, description = "already_verified: the user has accepted.", body = ErrorBody),
         (status = 422, description = "Idempotency-Key reused for another request.", body = ErrorBody),
         (status = 503, description = "The database cannot be reached; nothing was changed.", body = ErrorBody),
     ),
