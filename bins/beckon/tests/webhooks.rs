@@ -311,7 +311,7 @@ fn serve(db: &Db, dir: &Path, port: u16) -> Proc {
             format!("http://127.0.0.1:{port}{LINK_MARK}{{token}}"),
         )
         .env("BECKON_RESEND_COOLDOWN", "0s")
-        .env("BECKON_LOG", "info")
+        .env("BECKON_LOG", "debug")
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -605,6 +605,19 @@ async fn every_event_arrives_signed(db: &Db, dir: &Path) {
     let last = received(dir).pop().unwrap();
     assert_eq!(last["webhook_id"], "msg_forged");
     assert_eq!(last["verified"], false, "{last}");
+
+    // The server's debug log holds no address, token, API key or secret.
+    let log = std::fs::read_to_string(dir.join("serve.log")).unwrap();
+    assert!(log.contains("webhook delivered"), "the log is the worker's");
+    for (what, needle) in [
+        ("an address", "ada@example.com"),
+        ("an address", "bob@example.com"),
+        ("a token", token.as_str()),
+        ("an API key", acme_key.as_str()),
+        ("the signing secret", secret.as_str()),
+    ] {
+        assert!(!log.contains(needle), "the debug log holds {what}");
+    }
 
     // No body carries a token or the signing secret.
     let text = std::fs::read_to_string(dir.join("received.jsonl")).unwrap();
