@@ -580,6 +580,9 @@ async fn sigterm_under_load(backend: Backend) {
         &[
             ("BECKON_RESEND_COOLDOWN", "0s"),
             ("BECKON_RESEND_DAILY_LIMIT", "0"),
+            // Every crate's debug lines, through a shutdown under load, a
+            // slow mail server and a restart: checked below for secrets.
+            ("BECKON_LOG", "debug"),
         ],
     );
     let (cfg, target) = (&cfg, &target);
@@ -764,5 +767,24 @@ async fn sigterm_under_load(backend: Backend) {
     for u in unread.iter().take(10) {
         println!("{name}:   closed unread: {u}");
     }
-    fail_with(&name, &failures, &logs(tmp.path()));
+    // The debug logs of both processes hold no address, key or token.
+    let logged = logs(tmp.path());
+    // `bk_<32 hex id>_<secret>`; the secret is base64url (it may hold `_`).
+    let secret_part = target
+        .key
+        .strip_prefix("bk_")
+        .and_then(|rest| rest.get(33..))
+        .unwrap_or_default();
+    assert_eq!(secret_part.len(), 43, "the key's secret part");
+    for (what, needle) in [
+        ("an address", "@example.com"),
+        ("the API key's secret", secret_part),
+        ("an accept link", "token="),
+    ] {
+        if logged.contains(needle) {
+            failures.push(format!("the debug log holds {what}"));
+        }
+    }
+    assert!(logged.contains("DEBUG"), "the logs are at debug");
+    fail_with(&name, &failures, &logged);
 }
