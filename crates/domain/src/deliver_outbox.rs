@@ -178,12 +178,7 @@ impl DeliverOutbox {
 
     /// How long a batch stays leased (see [`DeliverOutbox::run_once`]).
     pub fn lease(&self) -> Duration {
-        let concurrency = u32::try_from(self.policy.concurrency.max(1)).unwrap_or(u32::MAX);
-        let rounds = self.policy.batch.max(1).div_ceil(concurrency);
-        self.mailer
-            .max_send_time()
-            .saturating_mul(rounds)
-            .saturating_add(self.policy.lease_margin)
+        self.policy.lease(self.mailer.max_send_time())
     }
 
     /// Sends one message and says how its attempt ended, and whether it

@@ -90,12 +90,7 @@ impl DeliverWebhooks {
     /// How long a batch stays leased: every round of `concurrency` posts
     /// taking the sender's `max_send_time`, plus the policy's margin.
     pub fn lease(&self) -> Duration {
-        let concurrency = u32::try_from(self.policy.concurrency.max(1)).unwrap_or(u32::MAX);
-        let rounds = self.policy.batch.max(1).div_ceil(concurrency);
-        self.sender
-            .max_send_time()
-            .saturating_mul(rounds)
-            .saturating_add(self.policy.lease_margin)
+        self.policy.lease(self.sender.max_send_time())
     }
 
     async fn attempt(&self, claimed: ClaimedEvent) -> EventSettlement {

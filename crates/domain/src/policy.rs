@@ -60,6 +60,17 @@ impl DeliveryPolicy {
         half + Duration::from_millis(jitter_ms)
     }
 
+    /// How long a batch stays leased when one send may take
+    /// `max_send_time`: every round of `concurrency` sends at that pace,
+    /// plus `lease_margin` for claiming and settling.
+    pub fn lease(&self, max_send_time: Duration) -> Duration {
+        let concurrency = u32::try_from(self.concurrency.max(1)).unwrap_or(u32::MAX);
+        let rounds = self.batch.max(1).div_ceil(concurrency);
+        max_send_time
+            .saturating_mul(rounds)
+            .saturating_add(self.lease_margin)
+    }
+
     /// Whether a message or event queued at `queued_at` has had its last
     /// chance: `attempt` reached `max_attempts`, or it is older than
     /// `max_age` at `now`.

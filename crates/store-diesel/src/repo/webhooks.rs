@@ -347,8 +347,8 @@ fn into_claimed(
     })
 }
 
-/// Write body: settles one claim's events, each statement fenced by the
-/// claim's lease.
+/// Write body: settles one claim's events, every statement fenced by the
+/// claim's lease and all of them sent at once (pipelined on PostgreSQL).
 pub async fn settle(
     c: &impl Conn,
     lease_until: DateTime<Utc>,
@@ -356,48 +356,39 @@ pub async fn settle(
     outcomes: &[EventSettlement],
 ) -> Result<usize, TxError> {
     let (lease, at) = (DbTime::from(lease_until), DbTime::from(at));
-    let mut changed = 0;
-    for s in outcomes {
+    let changes = outcomes.iter().map(|s| {
         let target = webhook_events::table
             .filter(webhook_events::id.eq(DbUuid(s.id)))
             .filter(webhook_events::status.eq(PENDING))
             .filter(webhook_events::claimed_until.eq(lease));
         let no_lease = webhook_events::claimed_until.eq(None::<DbTime>);
         let no_email = webhook_events::email.eq(None::<String>);
-        changed += match &s.outcome {
-            EventOutcome::Delivered => {
-                c.execute(diesel::update(target).set((
-                    webhook_events::status.eq(DELIVERED),
-                    webhook_events::settled_at.eq(Some(at)),
-                    no_lease,
-                    no_email,
-                )))
-                .await?
-            }
+        match &s.outcome {
+            EventOutcome::Delivered => c.execute(diesel::update(target).set((
+                webhook_events::status.eq(DELIVERED),
+                webhook_events::settled_at.eq(Some(at)),
+                no_lease,
+                no_email,
+            ))),
             EventOutcome::Retry {
                 next_attempt_at,
                 error,
-            } => {
-                c.execute(diesel::update(target).set((
-                    webhook_events::next_attempt_at.eq(DbTime::from(*next_attempt_at)),
-                    webhook_events::last_error.eq(Some(bounded(error))),
-                    no_lease,
-                )))
-                .await?
-            }
-            EventOutcome::Failed { reason } => {
-                c.execute(diesel::update(target).set((
-                    webhook_events::status.eq(FAILED),
-                    webhook_events::settled_at.eq(Some(at)),
-                    webhook_events::last_error.eq(Some(bounded(reason))),
-                    no_lease,
-                    no_email,
-                )))
-                .await?
-            }
-        };
-    }
-    Ok(changed)
+            } => c.execute(diesel::update(target).set((
+                webhook_events::next_attempt_at.eq(DbTime::from(*next_attempt_at)),
+                webhook_events::last_error.eq(Some(bounded(error))),
+                no_lease,
+            ))),
+            EventOutcome::Failed { reason } => c.execute(diesel::update(target).set((
+                webhook_events::status.eq(FAILED),
+                webhook_events::settled_at.eq(Some(at)),
+                webhook_events::last_error.eq(Some(bounded(reason))),
+                no_lease,
+                no_email,
+            ))),
+        }
+    });
+    let changed = futures_util::future::try_join_all(changes).await?;
+    Ok(changed.into_iter().sum())
 }
 
 fn bounded(text: &str) -> String {
