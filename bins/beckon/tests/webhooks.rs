@@ -225,11 +225,29 @@ impl Proc {
     }
 }
 
-/// The receiver (tests/common/webhook_receiver.py) on `port`.
-fn receiver(dir: &Path, port: u16, fail_first: Option<&str>) -> Proc {
-    let python = std::env::var("BECKON_TEST_SMTP_PYTHON").expect(
-        "BECKON_TEST_SMTP_PYTHON must name the venv of `cargo xtask smtp-venv` (it has standardwebhooks)",
-    );
+/// The Python of `cargo xtask smtp-venv` (it has standardwebhooks), named
+/// by `BECKON_TEST_SMTP_PYTHON`. Unset, the receiver's tests are skipped
+/// with a note — except under CI, where they must run.
+fn python() -> Option<String> {
+    const VAR: &str = "BECKON_TEST_SMTP_PYTHON";
+    match std::env::var(VAR).ok().filter(|v| !v.is_empty()) {
+        Some(p) => Some(p),
+        None if std::env::var_os("CI").is_some() => {
+            panic!("{VAR} is unset under CI: the webhook tests must run there")
+        }
+        None => {
+            eprintln!(
+                "{VAR} unset: webhook delivery test skipped (run `cargo xtask smtp-venv` and set \
+                 {VAR}=$PWD/.venv-smtp/bin/python to run it)"
+            );
+            None
+        }
+    }
+}
+
+/// The receiver (tests/common/webhook_receiver.py) on `port`, run by
+/// `python`.
+fn receiver(python: &str, dir: &Path, port: u16, fail_first: Option<&str>) -> Proc {
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/common/webhook_receiver.py"
@@ -415,10 +433,13 @@ fn of<'a>(events: &'a [(String, Value)], t: &str, user: &str) -> Vec<&'a Value> 
 }
 
 async fn every_event_arrives_signed(db: &Db, dir: &Path) {
+    let Some(python) = python() else {
+        return;
+    };
     let (acme, acme_key) = tenant_with_key(db, dir, "Acme");
     let (globex, globex_key) = tenant_with_key(db, dir, "Globex");
     let hook_port = free_port();
-    let _receiver = receiver(dir, hook_port, Some("invite.accepted"));
+    let _receiver = receiver(&python, dir, hook_port, Some("invite.accepted"));
     let secret = set_webhook(db, dir, &acme, hook_port);
 
     let port = free_port();
@@ -626,6 +647,9 @@ async fn every_event_arrives_signed(db: &Db, dir: &Path) {
 }
 
 async fn outlives_a_receiver_down_and_a_kill(db: &Db, dir: &Path) {
+    let Some(python) = python() else {
+        return;
+    };
     let (acme, key) = tenant_with_key(db, dir, "Acme");
     let hook_port = free_port();
     set_webhook(db, dir, &acme, hook_port);
@@ -661,7 +685,7 @@ async fn outlives_a_receiver_down_and_a_kill(db: &Db, dir: &Path) {
     // failed attempt, so that its settle has ended the lease).
     tokio::time::sleep(Duration::from_millis(500)).await;
     server.kill();
-    let _receiver = receiver(dir, hook_port, None);
+    let _receiver = receiver(&python, dir, hook_port, None);
     let _server = serve(db, dir, port);
     wait_ready(&client, &base, dir).await;
     wait_until("the invite's events after the restart", dir, |events| {
