@@ -20,7 +20,7 @@ async fn main() -> anyhow::Result<()> {
     cfg.mailer = format!("file://{}", mail.path().display());
     // The link in the invite email must point under the prefix too.
     cfg.accept_url = "http://127.0.0.1:8080/invites/invite?token={token}".to_owned();
-    let (beckon, _store) = wiring::application(&cfg, &Sources::system()).await?;
+    let (beckon, _store) = wiring::application(&cfg, &Sources::system(), 1).await?;
 
     // The email Beckon's requests queue goes out through this loop, as in
     // `beckon serve`; it stops when `stop_delivery` is sent (or dropped).

@@ -17,7 +17,7 @@ use crate::wiring;
 
 /// `beckon migrate`.
 pub async fn migrate(cfg: &Config) -> anyhow::Result<Value> {
-    let store = wiring::store(cfg).await?;
+    let store = wiring::store(cfg, 0).await?;
     store.migrate().await.context("applying migrations")?;
     Ok(json!({ "migrated": true, "backend": store.backend_name() }))
 }
@@ -238,7 +238,7 @@ fn counterexample_json(cex: &Counterexample) -> Value {
 /// Admin commands bring the schema up to date first, so that the walk from
 /// an empty database needs no separate step.
 async fn migrated(cfg: &Config) -> anyhow::Result<beckon_store_diesel::Store> {
-    let store = wiring::store(cfg).await?;
+    let store = wiring::store(cfg, 0).await?;
     store.migrate().await.context("applying migrations")?;
     Ok(store)
 }

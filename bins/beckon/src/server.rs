@@ -61,7 +61,7 @@ impl Default for ServeOptions {
 /// With `BECKON_METRICS_LISTEN` set it also installs the Prometheus
 /// recorder and serves `GET /metrics` there.
 pub async fn start(cfg: &Config, opts: ServeOptions, sources: &Sources) -> anyhow::Result<Running> {
-    let (beckon, store) = wiring::application(cfg, sources).await?;
+    let (beckon, store) = wiring::application(cfg, sources, opts.workers).await?;
     let deliver_webhooks = Arc::new(DeliverWebhooks::new(
         Arc::new(store.clone()),
         Arc::new(HttpWebhookSender::new()?),

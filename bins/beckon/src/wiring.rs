@@ -12,10 +12,13 @@ use beckon_store_diesel::{Store, StoreOptions};
 use crate::config::Config;
 use crate::system::Sources;
 
-/// Connects to the database named by the configuration.
-pub async fn store(cfg: &Config) -> anyhow::Result<Store> {
+/// Connects to the database named by the configuration, for
+/// `worker_runtimes` HTTP workers besides the current runtime (zero for an
+/// admin command).
+pub async fn store(cfg: &Config, worker_runtimes: usize) -> anyhow::Result<Store> {
     let opts = StoreOptions {
         max_connections: cfg.database_max_connections,
+        worker_runtimes: u32::try_from(worker_runtimes).unwrap_or(u32::MAX),
         acquire_timeout: cfg.database_acquire_timeout,
     };
     Store::connect(&cfg.database_url, &opts)
@@ -62,11 +65,17 @@ pub fn invite_policy(cfg: &Config) -> InvitePolicy {
 }
 
 /// Everything `serve` needs, migrated and validated, with time and
-/// randomness from `sources`.
-pub async fn application(cfg: &Config, sources: &Sources) -> anyhow::Result<(Beckon, Store)> {
+/// randomness from `sources`, for an HTTP server of `http_workers`
+/// workers (each gets its share of the PostgreSQL connections: see
+/// `StoreOptions::pool_size`).
+pub async fn application(
+    cfg: &Config,
+    sources: &Sources,
+    http_workers: usize,
+) -> anyhow::Result<(Beckon, Store)> {
     let authz = authorizer(cfg)?;
     let mailer = mailer(cfg)?;
-    let store = store(cfg).await?;
+    let store = store(cfg, http_workers).await?;
     store.migrate().await.context("applying migrations")?;
     let ports = ports(&store, authz, mailer, sources);
     Ok((

@@ -3,6 +3,7 @@
 //! `sqlite.rs`.)
 
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::anyhow;
@@ -13,7 +14,7 @@ use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
-use tokio::runtime::Handle;
+use tokio::runtime::{self, Handle, RuntimeFlavor};
 use tokio_postgres::NoTls;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
@@ -24,8 +25,14 @@ use crate::tls::PgTls;
 /// How the store uses its database connections.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreOptions {
-    /// The most connections the PostgreSQL pool opens (SQLite uses one).
+    /// The most connections the PostgreSQL store opens (SQLite uses one),
+    /// split between its pools: see [`StoreOptions::pool_size`].
     pub max_connections: u32,
+    /// How many single-threaded runtimes will use the store besides the
+    /// multi-threaded one it was built on: the HTTP workers of `beckon
+    /// serve`, each of which gets a pool of its own (see `Pools`). Zero
+    /// when there are none.
+    pub worker_runtimes: u32,
     /// How long a request waits for a connection (including opening one)
     /// before the store answers `StoreError::Unavailable`. Also sets how
     /// long one operation may then run: see [`StoreOptions::operation_timeout`].
@@ -55,12 +62,22 @@ impl StoreOptions {
             .saturating_mul(2)
             .max(Duration::from_secs(1))
     }
+
+    /// The most connections each pool opens: `max_connections` split
+    /// evenly between the shared pool and the `worker_runtimes` pools (at
+    /// least one each), so that together they stay within it. Ten
+    /// connections and two HTTP workers make three pools of three.
+    pub fn pool_size(&self) -> usize {
+        let pools = self.worker_runtimes.saturating_add(1);
+        usize::try_from((self.max_connections / pools).max(1)).unwrap_or(1)
+    }
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             max_connections: 10,
+            worker_runtimes: 0,
             acquire_timeout: Duration::from_secs(5),
         }
     }
@@ -120,10 +137,10 @@ fn bad_url(msg: &'static str) -> StoreError {
     StoreError::Unexpected(anyhow!(msg))
 }
 
-/// The PostgreSQL pool and how long to wait on it.
+/// The PostgreSQL pools and how long to wait on them.
 #[derive(Clone)]
 pub struct PgDb {
-    pool: Pool<AsyncPgConnection>,
+    pools: Arc<Pools>,
     acquire_timeout: Duration,
     /// How long [`PgDb::timed`] lets an operation run.
     operation_timeout: Duration,
@@ -134,7 +151,8 @@ impl PgDb {
     /// timeout covers waiting for a free slot and opening a connection, so
     /// an unreachable host fails as promptly as a refused one.
     pub async fn get(&self) -> Result<Object<AsyncPgConnection>, StoreError> {
-        match tokio::time::timeout(self.acquire_timeout, self.pool.get()).await {
+        let pool = self.pools.for_this_runtime()?;
+        match tokio::time::timeout(self.acquire_timeout, pool.get()).await {
             Ok(Ok(conn)) => Ok(conn),
             Ok(Err(e)) => Err(StoreError::Unavailable(
                 anyhow::Error::new(e).context("acquiring a database connection"),
@@ -255,24 +273,93 @@ where
     type Fut = Fut;
 }
 
-/// A PostgreSQL pool. Connections open lazily: an unreachable server makes
-/// requests fail with `Unavailable`, not the process fail to start. The
-/// URL's `sslmode` and `sslrootcert` are checked now, though (see `tls.rs`):
-/// a mistyped mode or a missing root certificate stops the start.
+/// The PostgreSQL pools of a store: one per single-threaded runtime that
+/// uses it, and one shared by the rest.
+///
+/// A connection's driver task (tokio-postgres's `Connection`) runs on the
+/// runtime that opened it, and every statement travels from the caller to
+/// that task through a channel. Each HTTP worker runs its requests on a
+/// single-threaded runtime of its own: with a pool of its own, whose
+/// connections it opened, a request's statements reach the socket on the
+/// request's own thread, with no wake-up of another thread on the way out
+/// and back. Everything else (the delivery workers on the multi-threaded
+/// runtime, the admin commands) shares one pool whose connections open on
+/// the runtime the store was built on.
+struct Pools {
+    /// The database's URL, without the parameters `tls` took out.
+    url: String,
+    tls: Option<MakeRustlsConnect>,
+    /// The most connections each pool opens ([`StoreOptions::pool_size`]).
+    max_per_pool: usize,
+    shared: Pool<AsyncPgConnection>,
+    /// The pools of single-threaded runtimes, by runtime.
+    local: Mutex<Vec<(runtime::Id, Pool<AsyncPgConnection>)>>,
+}
+
+impl Pools {
+    /// The pool for the runtime the caller runs on.
+    fn for_this_runtime(&self) -> Result<Pool<AsyncPgConnection>, StoreError> {
+        let Ok(here) = Handle::try_current() else {
+            return Ok(self.shared.clone());
+        };
+        if here.runtime_flavor() != RuntimeFlavor::CurrentThread {
+            return Ok(self.shared.clone());
+        }
+        let id = here.id();
+        let mut local = self
+            .local
+            .lock()
+            .map_err(|_| StoreError::Unexpected(anyhow!("the pool registry is poisoned")))?;
+        if let Some((_, pool)) = local.iter().find(|(rt, _)| *rt == id) {
+            return Ok(pool.clone());
+        }
+        let pool = build_pool(&self.url, self.tls.clone(), None, self.max_per_pool)?;
+        local.push((id, pool.clone()));
+        Ok(pool)
+    }
+}
+
+/// A PostgreSQL store's pools. Connections open lazily: an unreachable
+/// server makes requests fail with `Unavailable`, not the process fail to
+/// start. The URL's `sslmode` and `sslrootcert` are checked now, though
+/// (see `tls.rs`): a mistyped mode or a missing root certificate stops the
+/// start.
 pub fn postgres(url: &str, opts: &StoreOptions) -> Result<PgDb, StoreError> {
     let tls = PgTls::parse(url)?;
     let connector = tls.connector()?;
+    let max = opts.pool_size();
+    // The shared pool's connections open on the store's runtime, not on
+    // whichever HTTP worker asked first (those stop before the outbox
+    // worker on shutdown).
+    let shared = build_pool(&tls.url, connector.clone(), Handle::try_current().ok(), max)?;
+    Ok(PgDb {
+        pools: Arc::new(Pools {
+            url: tls.url,
+            tls: connector,
+            max_per_pool: max,
+            shared,
+            local: Mutex::new(Vec::new()),
+        }),
+        acquire_timeout: opts.acquire_timeout,
+        operation_timeout: opts.operation_timeout(),
+    })
+}
+
+/// A pool of at most `max` connections to `url`, whose driver tasks run on
+/// `home`, or on the runtime that opens each one when `None`.
+fn build_pool(
+    url: &str,
+    connector: Option<MakeRustlsConnect>,
+    home: Option<Handle>,
+    max: usize,
+) -> Result<Pool<AsyncPgConnection>, StoreError> {
     let mut config = ManagerConfig::<AsyncPgConnection>::default();
     config.recycling_method = fast();
-    let home = Handle::try_current().ok();
     config.custom_setup = Box::new(move |url| {
         let url = url.to_owned();
         let home = home.clone();
         let connector = connector.clone();
         Box::pin(async move {
-            // The connection's driver task runs on the runtime that opens
-            // it: open it on the store's, not on whichever HTTP worker
-            // asked first (those stop before the outbox worker on shutdown).
             match home {
                 Some(home) => home
                     .spawn(open(url, connector))
@@ -282,18 +369,11 @@ pub fn postgres(url: &str, opts: &StoreOptions) -> Result<PgDb, StoreError> {
             }
         })
     });
-    let manager =
-        AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(tls.url, config);
-    let max = usize::try_from(opts.max_connections.max(1)).unwrap_or(1);
-    let pool = Pool::builder(manager)
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
+    Pool::builder(manager)
         .max_size(max)
         .build()
-        .map_err(|e| StoreError::Unexpected(anyhow::Error::new(e).context("building the pool")))?;
-    Ok(PgDb {
-        pool,
-        acquire_timeout: opts.acquire_timeout,
-        operation_timeout: opts.operation_timeout(),
-    })
+        .map_err(|e| StoreError::Unexpected(anyhow::Error::new(e).context("building the pool")))
 }
 
 /// Opens one connection: in plain text for `sslmode=disable`, else with
@@ -375,8 +455,26 @@ mod tests {
         let with = |ms| StoreOptions {
             max_connections: 1,
             acquire_timeout: Duration::from_millis(ms),
+            ..StoreOptions::default()
         };
         assert_eq!(with(700).operation_timeout(), Duration::from_millis(1400));
         assert_eq!(with(300).operation_timeout(), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn the_connections_are_split_between_the_pools_and_each_gets_one() {
+        let size = |max_connections, worker_runtimes| {
+            StoreOptions {
+                max_connections,
+                worker_runtimes,
+                ..StoreOptions::default()
+            }
+            .pool_size()
+        };
+        assert_eq!(size(10, 0), 10, "one shared pool");
+        assert_eq!(size(10, 2), 3, "two HTTP workers and the shared pool");
+        assert_eq!(size(20, 3), 5);
+        assert_eq!(size(2, 4), 1, "never none");
+        assert_eq!(size(0, 0), 1);
     }
 }

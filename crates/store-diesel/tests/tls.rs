@@ -63,6 +63,7 @@ fn opts() -> StoreOptions {
     StoreOptions {
         max_connections: 1,
         acquire_timeout: Duration::from_secs(10),
+        ..StoreOptions::default()
     }
 }
 

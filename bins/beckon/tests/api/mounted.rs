@@ -31,7 +31,9 @@ struct Host {
 
 impl Host {
     async fn start(app: &TestApp) -> Self {
-        let (beckon, _store) = wiring::application(&app.cfg, &app.sources).await.unwrap();
+        let (beckon, _store) = wiring::application(&app.cfg, &app.sources, 1)
+            .await
+            .unwrap();
         let state = AppState {
             beckon,
             body_limit: DEFAULT_BODY_LIMIT,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use beckon_ports::{Health, StoreError, TenantRepo, UserRepo};
 use beckon_store_diesel::{Store, StoreOptions};
 
-use crate::support::{new_user, t0, tenant};
+use crate::support::{TestDb, new_user, t0, tenant};
 
 /// Awaits `op`, failing the test if it never ends: the store's own limits
 /// must end it. The limit only stops a hung test; what a test asserts is
@@ -21,6 +21,7 @@ fn quick() -> StoreOptions {
     StoreOptions {
         max_connections: 2,
         acquire_timeout: Duration::from_secs(2),
+        ..StoreOptions::default()
     }
 }
 
@@ -101,6 +102,7 @@ async fn a_silent_postgres_is_unavailable_once_the_acquire_timeout_ends_the_wait
     let opts = StoreOptions {
         max_connections: 1,
         acquire_timeout: Duration::from_millis(300),
+        ..StoreOptions::default()
     };
     let store = Store::connect(
         &format!("postgres://postgres@127.0.0.1:{port}/beckon"),
@@ -156,4 +158,66 @@ async fn a_sqlite_write_blocked_by_another_writer_is_unavailable_and_the_store_r
     assert!(TenantRepo::get(&store, t.id).await.unwrap().is_none());
     TenantRepo::create(&store, &t).await.unwrap();
     assert!(TenantRepo::get(&store, t.id).await.unwrap().is_some());
+}
+
+/// `beckon serve`'s shape: the store built on a multi-threaded runtime,
+/// used from single-threaded ones (the HTTP workers). Each of those gets a
+/// pool of its own, the pools together stay within `max_connections`, and
+/// when one such runtime ends (its connections end with it) the shared pool
+/// and the other runtimes' pools still work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_single_threaded_runtime_gets_a_pool_of_its_own_within_the_limit() {
+    let Some((_, db)) = TestDb::postgres().await else {
+        eprintln!("skipped: BECKON_TEST_DATABASE_URL is unset");
+        return;
+    };
+    let TestDb::Postgres { url, .. } = &db else {
+        unreachable!("a PostgreSQL database")
+    };
+    let opts = StoreOptions {
+        max_connections: 4,
+        worker_runtimes: 1,
+        ..StoreOptions::default()
+    };
+    assert_eq!(opts.pool_size(), 2);
+    let store = Store::connect(url, &opts).await.unwrap();
+    store.migrate().await.unwrap();
+    // Six pings at once on a single-threaded runtime of its own, on a
+    // thread of its own; the runtime ends with the thread.
+    let on_a_worker = |store: Store| {
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let pings = (0..6).map(|_| Health::ping(&store));
+                for ping in futures_util::future::join_all(pings).await {
+                    ping.unwrap();
+                }
+            });
+        })
+        .join()
+        .unwrap();
+    };
+    let open = || {
+        db.count(
+            "SELECT count(*) AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+    };
+    let pings = (0..6).map(|_| Health::ping(&store));
+    for ping in futures_util::future::join_all(pings).await {
+        ping.unwrap();
+    }
+    assert_eq!(open().await, 2, "the shared pool holds two");
+    on_a_worker(store.clone());
+    assert!(
+        open().await <= 4,
+        "at most two in the shared pool and two in the worker's"
+    );
+    // That runtime and its connections are gone; the rest still work.
+    bounded(Health::ping(&store)).await.unwrap();
+    on_a_worker(store.clone());
+    bounded(Health::ping(&store)).await.unwrap();
 }
