@@ -12,7 +12,7 @@ use super::floors;
 use super::load::Load;
 use super::micro;
 use super::report::{Row, mib, ms, per_sec};
-use super::resend::{self, Ctx, Measured};
+use super::resend::{self, Ctx, Measured, Runs};
 use super::server::Beckon;
 
 /// Targets (issue 6).
@@ -30,7 +30,7 @@ const WRITE_TX_PER_MESSAGE: f64 = 0.1;
 pub fn postgres(ctx: &Ctx) -> anyhow::Result<(Vec<Row>, Vec<Load>)> {
     let pg = Db::Postgres(PgDb::create("pg")?);
     let handle = pg.pg().context("a PostgreSQL database")?;
-    let m = resend::measure(ctx, &pg, "PostgreSQL", || Ok(()), true)?;
+    let m = resend::measure(ctx, &pg, "PostgreSQL", || Ok(()), Runs::all())?;
     let mut floors = Vec::new();
     for &c in ctx.connections {
         let tps = floors::pgbench(ctx.root, handle, &m.tenant.id, c, ctx.secs)?;
@@ -54,7 +54,7 @@ pub fn postgres(ctx: &Ctx) -> anyhow::Result<(Vec<Row>, Vec<Load>)> {
 pub fn sqlite(ctx: &Ctx) -> anyhow::Result<Vec<Row>> {
     let file = ctx.tmp.join("resend.db");
     let db = Db::Sqlite(file.clone());
-    let m = resend::measure(ctx, &db, "SQLite", || Ok(()), true)?;
+    let m = resend::measure(ctx, &db, "SQLite", || Ok(()), Runs::all())?;
     // The server has stopped, so its last connection has checkpointed the
     // WAL into the file; copy any -wal left all the same.
     let copy = ctx.tmp.join("floor.db");
@@ -94,6 +94,28 @@ fn backend_rows(
             latencies(l),
         ));
         rows.push(errors(format!("{backend} errors, {c} conn"), l));
+    }
+    if let Some(l) = &m.delivering {
+        // Beside the same floor, without a target: the floor delivers no
+        // email, this run delivers every one on the same cores.
+        let c = l.connections;
+        let (tps, reference) = floor(c);
+        rows.push(Row {
+            ratio: (tps > 0.0).then(|| l.rps / tps),
+            reference,
+            ..Row::info(
+                format!("{backend} resends while delivering, {c} conn"),
+                per_sec(l.rps),
+            )
+        });
+        rows.push(Row::info(
+            format!("{backend} latency p50 / p99 / p99.9 while delivering, {c} conn"),
+            latencies(l),
+        ));
+        rows.push(errors(
+            format!("{backend} errors while delivering, {c} conn"),
+            l,
+        ));
     }
     if let Some((rate, l)) = &m.half {
         // A server that could not keep up with the rate queues requests,
@@ -159,7 +181,7 @@ pub fn large(
         );
         Ok(())
     };
-    let m = resend::measure(ctx, &db, "PostgreSQL large", load, false)?;
+    let m = resend::measure(ctx, &db, "PostgreSQL large", load, Runs::loads_only())?;
     let size = if users.is_multiple_of(1_000_000) {
         format!("{}M users", users / 1_000_000)
     } else {

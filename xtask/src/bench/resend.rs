@@ -1,6 +1,14 @@
 //! One resend measurement on one database: a fresh Beckon, a tenant with
 //! its invited users, wrk at each connection count, optionally oha at half
 //! the best rate, and the server's peak memory.
+//!
+//! The database floors do a resend's durable work and nothing else, so the
+//! runs set beside them are made with delivery paused (the worker's mailer
+//! points at a closed port: it probes it now and then and claims nothing);
+//! the emails they queue stay queued. One run before them, at the first
+//! connection count, has the worker delivering every email to the SMTP
+//! sink meanwhile, as in production: the same requests plus the delivery
+//! of each, on the same two cores.
 
 use std::path::{Path, PathBuf};
 
@@ -23,11 +31,37 @@ pub struct Ctx<'a> {
     pub connections: &'a [usize],
 }
 
+/// Which runs to make besides wrk at each connection count.
+pub struct Runs {
+    /// wrk at the first connection count while the worker delivers.
+    pub delivering: bool,
+    /// oha at half the best wrk rate.
+    pub half_rate: bool,
+}
+
+impl Runs {
+    pub fn all() -> Self {
+        Self {
+            delivering: true,
+            half_rate: true,
+        }
+    }
+
+    pub fn loads_only() -> Self {
+        Self {
+            delivering: false,
+            half_rate: false,
+        }
+    }
+}
+
 /// What it measured.
 pub struct Measured {
     pub tenant: Tenant,
-    /// wrk, one per connection count.
+    /// wrk, one per connection count, delivery paused.
     pub loads: Vec<Load>,
+    /// wrk at the first connection count while the worker delivers.
+    pub delivering: Option<Load>,
     /// The constant rate oha ran at, and what it saw.
     pub half: Option<(f64, Load)>,
     /// Peak resident memory of `beckon serve` over the whole run, bytes.
@@ -41,7 +75,7 @@ pub fn measure(
     db: &Db,
     label: &str,
     prepare: impl FnOnce() -> anyhow::Result<()>,
-    half_rate: bool,
+    runs: Runs,
 ) -> anyhow::Result<Measured> {
     let beckon = Beckon::new(ctx.bin, db, ctx.mailer.clone())?;
     let tenant = beckon.setup()?;
@@ -61,48 +95,57 @@ pub fn measure(
         ids: &ids_file,
     };
 
+    let mut delivering = None;
+    if let Some(&c) = ctx.connections.first().filter(|_| runs.delivering) {
+        let l = load::wrk(ctx.root, &target, c, ctx.secs)?;
+        print_load(&format!("{label}: wrk {c} connections, delivering"), &l);
+        delivering = Some(l);
+    }
+    let mut peak_rss = sys::peak_rss(server.pid())?;
+    server.stop();
+
+    let closed = sys::free_port()?;
+    let paused = beckon.with_mailer(format!("smtp://127.0.0.1:{closed}?tls=none"));
+    let server = paused.serve()?;
     let mut loads = Vec::new();
     for &c in ctx.connections {
         let l = load::wrk(ctx.root, &target, c, ctx.secs)?;
-        println!(
-            "{label}: wrk {c} connections: {} p50 {} p99 {} p99.9 {}, {} non-2xx, {} socket errors",
-            per_sec(l.rps),
-            ms(l.p50_ms),
-            ms(l.p99_ms),
-            ms(l.p999_ms),
-            l.non_2xx,
-            l.socket_errors
-        );
+        print_load(&format!("{label}: wrk {c} connections"), &l);
         loads.push(l);
     }
 
     let mut half = None;
-    if half_rate {
+    if runs.half_rate {
         let best = loads.iter().map(|l| l.rps).fold(0.0, f64::max);
         let rate = (best / 2.0).max(1.0);
         let c = ctx.connections.first().copied().unwrap_or(16);
         let l = load::oha(&target, &urls_file, c, rate, ctx.secs)?;
-        println!(
-            "{label}: oha at {rate:.0}/s: {} p50 {} p99 {} p99.9 {}, {} non-2xx, {} socket errors",
-            per_sec(l.rps),
-            ms(l.p50_ms),
-            ms(l.p99_ms),
-            ms(l.p999_ms),
-            l.non_2xx,
-            l.socket_errors
-        );
+        print_load(&format!("{label}: oha at {rate:.0}/s"), &l);
         half = Some((rate, l));
     }
 
-    // VmHWM: the most the process held at any time since it started.
-    let peak_rss = sys::peak_rss(server.pid())?;
+    // VmHWM: the most each process held at any time since it started.
+    peak_rss = peak_rss.max(sys::peak_rss(server.pid())?);
     server.stop();
     Ok(Measured {
         tenant,
         loads,
+        delivering,
         half,
         peak_rss,
     })
+}
+
+fn print_load(what: &str, l: &Load) {
+    println!(
+        "{what}: {} p50 {} p99 {} p99.9 {}, {} non-2xx, {} socket errors",
+        per_sec(l.rps),
+        ms(l.p50_ms),
+        ms(l.p99_ms),
+        ms(l.p999_ms),
+        l.non_2xx,
+        l.socket_errors
+    );
 }
 
 /// The user ids (for wrk's script) and the resend URLs (for oha), one a
