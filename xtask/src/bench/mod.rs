@@ -188,16 +188,16 @@ pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
         };
         let mut small = None;
         if plan.has(Part::Postgres) {
-            let (r, loads) = parts::postgres(&ctx)?;
+            let (r, figures) = parts::postgres(&ctx)?;
             rows.extend(r);
-            small = Some(loads);
+            small = Some(figures);
         }
         if plan.has(Part::Sqlite) {
             rows.extend(parts::sqlite(&ctx)?);
         }
         if plan.has(Part::Large) {
             let (tenants, users) = plan.large;
-            rows.extend(parts::large(&ctx, tenants, users, small.as_deref())?);
+            rows.extend(parts::large(&ctx, tenants, users, small.as_ref())?);
         }
         if plan.has(Part::Delivery) {
             rows.extend(parts::delivery(&ctx, &sink, plan.deliveries)?);

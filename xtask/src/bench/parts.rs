@@ -24,10 +24,18 @@ const LARGE_P99_FACTOR: f64 = 1.2;
 const DELIVERY_SHARE: f64 = 0.5;
 const WRITE_TX_PER_MESSAGE: f64 = 0.1;
 
+/// The small PostgreSQL run's figures: the large data set's references.
+pub struct Small {
+    /// wrk, one per connection count.
+    pub loads: Vec<Load>,
+    /// pgbench's rate, by client count.
+    pub floors: Vec<(usize, f64)>,
+}
+
 /// Resends on PostgreSQL beside pgbench doing the same SQL at the same
-/// concurrency on the same data. Returns the rows and the wrk figures
-/// (the large data set's reference).
-pub fn postgres(ctx: &Ctx) -> anyhow::Result<(Vec<Row>, Vec<Load>)> {
+/// concurrency on the same data. Returns the rows and the figures the
+/// large data set is set beside.
+pub fn postgres(ctx: &Ctx) -> anyhow::Result<(Vec<Row>, Small)> {
     let pg = Db::Postgres(PgDb::create("pg")?);
     let handle = pg.pg().context("a PostgreSQL database")?;
     let m = resend::measure(ctx, &pg, "PostgreSQL", || Ok(()), Runs::all())?;
@@ -46,7 +54,13 @@ pub fn postgres(ctx: &Ctx) -> anyhow::Result<(Vec<Row>, Vec<Load>)> {
         },
         PG_FLOOR_SHARE,
     );
-    Ok((rows, m.loads))
+    Ok((
+        rows,
+        Small {
+            loads: m.loads,
+            floors,
+        },
+    ))
 }
 
 /// Resends on SQLite beside a loop doing the same SQL with one writer on a
@@ -162,7 +176,7 @@ pub fn large(
     ctx: &Ctx,
     tenants: u64,
     users: u64,
-    small: Option<&[Load]>,
+    small: Option<&Small>,
 ) -> anyhow::Result<Vec<Row>> {
     let db = Db::Postgres(PgDb::create("large")?);
     let pg = db.pg().context("a PostgreSQL database")?;
@@ -190,7 +204,7 @@ pub fn large(
     let mut rows = Vec::new();
     for l in &m.loads {
         let c = l.connections;
-        let reference = small.and_then(|s| s.iter().find(|x| x.connections == c));
+        let reference = small.and_then(|s| s.loads.iter().find(|x| x.connections == c));
         rows.push(match reference {
             Some(r) => Row {
                 ratio: (r.rps > 0.0).then(|| l.rps / r.rps),
@@ -219,6 +233,24 @@ pub fn large(
             ),
         });
         rows.push(errors(format!("PostgreSQL {size}: errors, {c} conn"), l));
+    }
+    // The database's own share of the difference: pgbench's resend on the
+    // large set beside the same on the small one.
+    for &c in ctx.connections {
+        let tps = floors::pgbench(ctx.root, pg, &m.tenant.id, c, ctx.secs)?;
+        println!("PostgreSQL large floor: pgbench {c} clients: {tps:.0} tps");
+        let reference = small.and_then(|s| s.floors.iter().find(|(x, _)| *x == c));
+        rows.push(Row {
+            ratio: reference.and_then(|(_, r)| (*r > 0.0).then(|| tps / r)),
+            reference: reference.map_or_else(
+                || "—".to_owned(),
+                |(_, r)| format!("{} users: {}", ctx.users, per_sec(*r)),
+            ),
+            ..Row::info(
+                format!("PostgreSQL {size}: pgbench, {c} clients"),
+                per_sec(tps),
+            )
+        });
     }
     Ok(rows)
 }

@@ -8,7 +8,8 @@
 //! the emails they queue stay queued. One run before them, at the first
 //! connection count, has the worker delivering every email to the SMTP
 //! sink meanwhile, as in production: the same requests plus the delivery
-//! of each, on the same two cores.
+//! of each, on the same two cores. Each server gets a short warm-up run,
+//! not reported, before its measured ones.
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +18,9 @@ use super::load::{self, Load, Target};
 use super::report::{ms, per_sec};
 use super::server::{self, Beckon, Tenant};
 use super::sys;
+
+/// Seconds of the unreported run that warms a new server up.
+const WARM_UP_SECS: u64 = 2;
 
 /// What a run needs from the whole benchmark.
 pub struct Ctx<'a> {
@@ -97,6 +101,7 @@ pub fn measure(
 
     let mut delivering = None;
     if let Some(&c) = ctx.connections.first().filter(|_| runs.delivering) {
+        load::wrk(ctx.root, &target, c, WARM_UP_SECS)?;
         let l = load::wrk(ctx.root, &target, c, ctx.secs)?;
         print_load(&format!("{label}: wrk {c} connections, delivering"), &l);
         delivering = Some(l);
@@ -107,6 +112,15 @@ pub fn measure(
     let closed = sys::free_port()?;
     let paused = beckon.with_mailer(format!("smtp://127.0.0.1:{closed}?tls=none"));
     let server = paused.serve()?;
+    // A short run first, not reported: the new process opens its
+    // connections and prepares its statements, and the database brings
+    // the pages these users live on into its cache.
+    load::wrk(
+        ctx.root,
+        &target,
+        ctx.connections.first().copied().unwrap_or(16),
+        WARM_UP_SECS,
+    )?;
     let mut loads = Vec::new();
     for &c in ctx.connections {
         let l = load::wrk(ctx.root, &target, c, ctx.secs)?;
