@@ -5,7 +5,8 @@
 //!   `beckon serve` is killed with SIGKILL ten times at random moments and
 //!   restarted on the same port and database. Afterwards every accepted
 //!   request's email has arrived, no email went out for a request that was
-//!   refused, and a Message-ID arrived twice only across a kill.
+//!   refused, and a Message-ID arrived twice only across a kill. The last
+//!   process logs at `debug`; its log holds no address, key or link.
 //! - Graceful shutdown: SIGTERM while clients send requests and the worker
 //!   delivers a backlog over a slow SMTP server. Every request the server
 //!   took up got a complete answer, the process exits 0, and no outbox row
@@ -434,7 +435,13 @@ async fn crash_under_load(backend: Backend) {
         if !real_leases {
             released += db.expire_leases().await;
         }
-        server = Server::spawn(cfg, k);
+        // The last process logs at debug (a sample: ten lives of debug
+        // lines under this load would be large), checked below for secrets.
+        server = if k == KILLS {
+            Server::spawn(&at_debug(cfg), k)
+        } else {
+            Server::spawn(cfg, k)
+        };
         spawns.push(server.spawned_at);
         ready.push(server.wait_ready(cfg).await);
     }
@@ -554,7 +561,40 @@ async fn crash_under_load(backend: Backend) {
         load_time.as_secs_f64(),
         began.elapsed().as_secs_f64(),
     );
+    // The last process's debug log holds no address, key or token.
+    let last = std::fs::read_to_string(&server.log).unwrap();
+    assert!(last.contains("DEBUG"), "the last process logs at debug");
+    failures.extend(secrets_in(&last, &target.key));
     fail_with(&name, &failures, &logs(tmp.path()));
+}
+
+/// `cfg` with `BECKON_LOG=debug`.
+fn at_debug(cfg: &ServeConfig) -> ServeConfig {
+    let mut debug = cfg.clone();
+    debug
+        .settings
+        .push(("BECKON_LOG".to_owned(), "debug".to_owned()));
+    debug
+}
+
+/// What a debug log must not hold, as failures: an address (every test
+/// address is `@example.com`), the API key's secret, an accept link.
+fn secrets_in(logged: &str, key: &str) -> Vec<String> {
+    // `bk_<32 hex id>_<secret>`; the secret is base64url (it may hold `_`).
+    let secret_part = key
+        .strip_prefix("bk_")
+        .and_then(|rest| rest.get(33..))
+        .unwrap_or_default();
+    assert_eq!(secret_part.len(), 43, "the key's secret part");
+    [
+        ("an address", "@example.com"),
+        ("the API key's secret", secret_part),
+        ("an accept link", "token="),
+    ]
+    .into_iter()
+    .filter(|(_, needle)| logged.contains(needle))
+    .map(|(what, _)| format!("the debug log holds {what}"))
+    .collect()
 }
 
 // ---- graceful shutdown ------------------------------------------------------
@@ -769,22 +809,7 @@ async fn sigterm_under_load(backend: Backend) {
     }
     // The debug logs of both processes hold no address, key or token.
     let logged = logs(tmp.path());
-    // `bk_<32 hex id>_<secret>`; the secret is base64url (it may hold `_`).
-    let secret_part = target
-        .key
-        .strip_prefix("bk_")
-        .and_then(|rest| rest.get(33..))
-        .unwrap_or_default();
-    assert_eq!(secret_part.len(), 43, "the key's secret part");
-    for (what, needle) in [
-        ("an address", "@example.com"),
-        ("the API key's secret", secret_part),
-        ("an accept link", "token="),
-    ] {
-        if logged.contains(needle) {
-            failures.push(format!("the debug log holds {what}"));
-        }
-    }
+    failures.extend(secrets_in(&logged, &target.key));
     assert!(logged.contains("DEBUG"), "the logs are at debug");
     fail_with(&name, &failures, &logged);
 }
