@@ -168,6 +168,8 @@ async fn with_the_primary_gone_and_the_standby_promoted_beckon_answers_503_then_
             .env("BECKON_RESEND_COOLDOWN", "0s")
             .env("BECKON_RESEND_DAILY_LIMIT", "0")
             .env("BECKON_DATABASE_ACQUIRE_TIMEOUT", "1s")
+            // Checked at the end: through the switch, nothing secret.
+            .env("BECKON_LOG", "debug")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -335,4 +337,16 @@ async fn with_the_primary_gone_and_the_standby_promoted_beckon_answers_503_then_
         "the switch answers 503: {during:?}"
     );
     assert!(lost.is_empty(), "200s missing on the new primary: {lost:?}");
+
+    // The debug log, through the switch, holds no address, no API key
+    // secret (`bk_<32 hex id>_<secret>`) and no accept link.
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("DEBUG"), "the server logs at debug");
+    for (what, needle) in [
+        ("an address", "@example.com"),
+        ("the API key's secret", key.get(36..).unwrap()),
+        ("an accept link", "token="),
+    ] {
+        assert!(!logged.contains(needle), "the debug log holds {what}");
+    }
 }

@@ -3,7 +3,10 @@
 //! the daily cap under concurrency, idempotency across instances, and each
 //! outbox message delivered once, by one worker. Each instance writes mail
 //! into a folder of its own, so the folders show which worker delivered a
-//! message. Skipped, with a note, when `BECKON_TEST_DATABASE_URL` is unset.
+//! message. Instance `b` logs at `debug`; the contention tests and the
+//! two-workers test check that its log holds no address, API key secret or
+//! accept link. Skipped, with a note, when `BECKON_TEST_DATABASE_URL` is
+//! unset.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "common/mail.rs"]
@@ -110,7 +113,12 @@ fn serve(
     let log = dir.join(format!("serve-{name}.log"));
     let listen = format!("127.0.0.1:{port}");
     let mailer = format!("file://{}", mail_dir.display());
-    let child = beckon(db, dir, settings, &["serve"])
+    let mut child = beckon(db, dir, settings, &["serve"]);
+    if name == "b" {
+        // A sample of the logs at debug, checked by `assert_debug_log_holds_no_secret`.
+        child.env("BECKON_LOG", "debug");
+    }
+    let child = child
         .env("BECKON_LISTEN", &listen)
         .env("BECKON_METRICS_LISTEN", "off")
         .env("BECKON_MAILER", &mailer)
@@ -289,6 +297,23 @@ impl Cluster {
         assert_eq!(count(), n, "{what}");
     }
 
+    /// Instance `b`'s log (at debug) holds no address, no API key secret
+    /// and no accept link.
+    fn assert_debug_log_holds_no_secret(&self) {
+        let log = std::fs::read_to_string(&self.b.log).unwrap();
+        assert!(log.contains("DEBUG"), "instance b logs at debug");
+        // `bk_<32 hex id>_<secret>`.
+        let secret = self.key.get(36..).unwrap();
+        assert_eq!(secret.len(), 43, "the key's secret part");
+        for (what, needle) in [
+            ("an address", "@example.com"),
+            ("the API key's secret", secret),
+            ("an accept link", "token="),
+        ] {
+            assert!(!log.contains(needle), "instance b's debug log holds {what}");
+        }
+    }
+
     async fn assert_emails_to(&self, addr: &str, n: usize) {
         self.assert_settles_at(&format!("emails to {addr}"), n, || self.emails_to(addr))
             .await;
@@ -459,6 +484,7 @@ async fn of_50_simultaneous_resends_over_two_instances_one_succeeds_and_49_are_r
     );
     // The invite and the one resend of each trial: two emails per user.
     cl.assert_each_has_emails(&users, 2).await;
+    cl.assert_debug_log_holds_no_secret();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -487,6 +513,7 @@ async fn fifty_resends_sharing_one_idempotency_key_over_two_instances_answer_ali
         "idempotency, {TRIALS} trials of {PARALLEL} resends with one key over two instances: all 200"
     );
     cl.assert_each_has_emails(&users, 2).await;
+    cl.assert_debug_log_holds_no_secret();
 }
 
 /// One outbox row as the test reads it.
@@ -535,6 +562,7 @@ async fn two_workers_deliver_each_of_50_messages_exactly_once() {
     }
     let ids: BTreeSet<String> = rows.into_iter().map(|r| r.id).collect();
     assert_eq!(ids, files, "the files are the outbox's messages");
+    cl.assert_debug_log_holds_no_secret();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
