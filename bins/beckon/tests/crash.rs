@@ -35,6 +35,8 @@
 mod fault;
 #[path = "common/pg.rs"]
 mod pg;
+#[path = "common/secrets.rs"]
+mod secrets;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -564,7 +566,7 @@ async fn crash_under_load(backend: Backend) {
     // The last process's debug log holds no address, key or token.
     let last = std::fs::read_to_string(&server.log).unwrap();
     assert!(last.contains("DEBUG"), "the last process logs at debug");
-    failures.extend(secrets_in(&last, &target.key));
+    failures.extend(secrets::in_log(&last, &target.key));
     fail_with(&name, &failures, &logs(tmp.path()));
 }
 
@@ -575,26 +577,6 @@ fn at_debug(cfg: &ServeConfig) -> ServeConfig {
         .settings
         .push(("BECKON_LOG".to_owned(), "debug".to_owned()));
     debug
-}
-
-/// What a debug log must not hold, as failures: an address (every test
-/// address is `@example.com`), the API key's secret, an accept link.
-fn secrets_in(logged: &str, key: &str) -> Vec<String> {
-    // `bk_<32 hex id>_<secret>`; the secret is base64url (it may hold `_`).
-    let secret_part = key
-        .strip_prefix("bk_")
-        .and_then(|rest| rest.get(33..))
-        .unwrap_or_default();
-    assert_eq!(secret_part.len(), 43, "the key's secret part");
-    [
-        ("an address", "@example.com"),
-        ("the API key's secret", secret_part),
-        ("an accept link", "token="),
-    ]
-    .into_iter()
-    .filter(|(_, needle)| logged.contains(needle))
-    .map(|(what, _)| format!("the debug log holds {what}"))
-    .collect()
 }
 
 // ---- graceful shutdown ------------------------------------------------------
@@ -809,7 +791,7 @@ async fn sigterm_under_load(backend: Backend) {
     }
     // The debug logs of both processes hold no address, key or token.
     let logged = logs(tmp.path());
-    failures.extend(secrets_in(&logged, &target.key));
+    failures.extend(secrets::in_log(&logged, &target.key));
     assert!(logged.contains("DEBUG"), "the logs are at debug");
     fail_with(&name, &failures, &logged);
 }
