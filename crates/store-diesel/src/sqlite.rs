@@ -256,21 +256,54 @@ fn connection<'a>(
 /// switching the file to WAL waits for other processes instead of failing;
 /// foreign keys are off by default in SQLite; `secure_delete` overwrites
 /// what a delete or update frees, so a delivered email's token (the outbox
-/// payload, cleared once sent) does not linger in the file's free pages.
-/// Other processes (the admin
-/// CLI) still share the file: their writes wait up to 5 s for ours.
+/// payload, cleared once sent) does not linger in the file's free pages;
+/// `temp_store = MEMORY` keeps the statement journal of the savepoints in
+/// memory (a group commit's grew past SQLite's 64 KiB spill threshold, so
+/// each group created, wrote and deleted a temporary file). Other
+/// processes (the admin CLI) still share the file: their writes wait up to
+/// 5 s for ours.
 fn open(path: &str, memory: bool) -> Result<SqliteConnection, StoreError> {
     let mut conn = SqliteConnection::establish(path).map_err(|e| {
         StoreError::Unavailable(anyhow::Error::new(e).context("opening the SQLite database"))
     })?;
     let pragmas = if memory {
-        "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;"
+        "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
     } else {
         "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
          PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-         PRAGMA secure_delete = ON;"
+         PRAGMA secure_delete = ON; PRAGMA temp_store = MEMORY;"
     };
     conn.batch_execute(pragmas)
         .map_err(|e| translate(e, "setting up the SQLite connection"))?;
     Ok(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use diesel::{QueryableByName, RunQueryDsl, sql_query, sql_types::Integer};
+
+    #[derive(QueryableByName)]
+    struct TempStore {
+        #[diesel(sql_type = Integer)]
+        temp_store: i32,
+    }
+
+    fn temp_store(path: &str, memory: bool) -> i32 {
+        let mut conn = super::open(path, memory).unwrap();
+        let row: TempStore = sql_query("PRAGMA temp_store")
+            .get_result(&mut conn)
+            .unwrap();
+        row.temp_store
+    }
+
+    /// 2 is MEMORY: the savepoints' statement journal never becomes a file.
+    #[test]
+    fn connections_keep_temporary_data_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("beckon.db");
+        assert_eq!(temp_store(file.to_str().unwrap(), false), 2);
+        assert_eq!(temp_store(":memory:", true), 2);
+    }
 }
