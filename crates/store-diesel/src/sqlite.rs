@@ -69,11 +69,7 @@ impl SqliteDb {
 
     /// `open`, with the WAL length (in frames) past which the writer
     /// checkpoints before its next write: for tests of that bound.
-    pub fn open_with_wal_limit(
-        path: &str,
-        memory: bool,
-        wal_limit: i64,
-    ) -> Result<Self, StoreError> {
+    fn open_with_wal_limit(path: &str, memory: bool, wal_limit: i64) -> Result<Self, StoreError> {
         let (jobs, queue) = mpsc::channel();
         let path = path.to_owned();
         std::thread::Builder::new()
@@ -189,7 +185,7 @@ fn serve(path: &str, memory: bool, wal_limit: i64, queue: &mpsc::Receiver<Job>) 
     let checkpoints = if memory {
         None
     } else {
-        Checkpoints::start(path, wal_limit, open_file)
+        Checkpoints::start(path, wal_limit, |file| open(file, false))
     };
     let db = Db {
         path,
@@ -296,11 +292,6 @@ impl Db<'_> {
         slot.as_ref()
             .ok_or_else(|| StoreError::Unexpected(anyhow!("no SQLite connection")))
     }
-}
-
-/// Opens a connection to a database file, for the checkpoint thread.
-fn open_file(path: &str) -> Result<SqliteConnection, StoreError> {
-    open(path, false)
 }
 
 /// Opens and sets up one connection. busy_timeout comes first so that

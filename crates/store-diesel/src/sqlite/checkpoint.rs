@@ -27,7 +27,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -75,13 +75,12 @@ impl Checkpoints {
         }
     }
 
-    /// After a commit: there are frames to copy back.
+    /// After a commit: there are frames to copy back. A kick already
+    /// waiting is enough (the channel is full then); the channel is
+    /// disconnected only if the thread panicked, and nothing here can
+    /// bring it back.
     pub(super) fn committed(&self) {
-        // Full: a kick is already waiting. Disconnected: the thread is gone
-        // (it logged why); the writer's own checkpoints keep the WAL bounded.
-        match self.kick.try_send(()) {
-            Ok(()) | Err(TrySendError::Full(())) | Err(TrySendError::Disconnected(())) => {}
-        }
+        let _ = self.kick.try_send(());
     }
 
     /// Before a write transaction on the writer's connection `conn`: when
@@ -111,30 +110,29 @@ pub(super) type OpenFn = fn(&str) -> Result<SqliteConnection, beckon_ports::Stor
 
 /// The thread: a checkpoint after each kick, at most one per `PACE`,
 /// none while it is the writer's turn, until the writer's side is dropped.
+/// While it cannot open the database (it tries again at each kick), the
+/// WAL only grows.
 fn run(path: &str, open: OpenFn, kicked: &Receiver<()>, seen: &AtomicI64, limit: i64) {
-    let mut conn = None;
-    let mut file = None;
+    // The connection that checkpoints, and the file it syncs.
+    let mut opened: Option<(SqliteConnection, std::fs::File)> = None;
     while kicked.recv().is_ok() {
         if seen.load(Ordering::Relaxed) > limit {
             continue;
         }
-        if conn.is_none() {
-            match open(path).and_then(|c| Ok((c, sync_handle(path)?))) {
-                Ok((opened, handle)) => {
-                    conn = Some(opened);
-                    file = Some(handle);
-                }
+        if opened.is_none() {
+            match open(path).and_then(|conn| Ok((conn, sync_handle(path)?))) {
+                Ok(pair) => opened = Some(pair),
                 Err(e) => {
                     tracing::warn!(error = %e, "the SQLite checkpoint thread cannot open the database")
                 }
             }
         }
-        if let (Some(c), Some(f)) = (conn.as_mut(), file.as_ref()) {
-            match passive(c) {
-                Ok(Some(Checkpointed { busy: 0, log, .. })) => {
+        if let Some((conn, file)) = opened.as_mut() {
+            match passive(conn) {
+                Ok(Some(Checkpointed { busy: 0, log })) => {
                     // What the checkpoint wrote into the file reaches the
                     // disk now, not in the next complete checkpoint's sync.
-                    if let Err(e) = f.sync_data() {
+                    if let Err(e) = file.sync_data() {
                         tracing::warn!(error = %e, "syncing the SQLite database file failed");
                     }
                     seen.store(i64::from(log), Ordering::Relaxed);
@@ -142,7 +140,7 @@ fn run(path: &str, open: OpenFn, kicked: &Receiver<()>, seen: &AtomicI64, limit:
                 Ok(_) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "a WAL checkpoint failed");
-                    conn = None;
+                    opened = None;
                 }
             }
         }
