@@ -116,6 +116,16 @@ fn tenant_create_prints_its_id_name_and_locale() {
     assert_eq!(out["name"], "Acme <b>&co");
     assert_eq!(out["locale"], "en", "English unless told");
     assert_eq!(out.as_object().unwrap().len(), 3, "{out}");
+    // The command closed the database before it exited: the write-ahead
+    // log was copied back and removed.
+    assert!(!wal(&env).exists(), "the command left its WAL behind");
+}
+
+/// The SQLite write-ahead log beside the database.
+fn wal(env: &Env) -> PathBuf {
+    let mut path = env.db().into_os_string();
+    path.push("-wal");
+    PathBuf::from(path)
 }
 
 #[test]
@@ -421,6 +431,10 @@ async fn serve_answers_with_keys_made_by_the_cli_and_stops_gracefully_on_sigterm
     assert!(
         status.expect("serve stops within 10 s").success(),
         "{status:?}"
+    );
+    assert!(
+        !wal(&env).exists(),
+        "the stopped server left its WAL behind"
     );
 }
 

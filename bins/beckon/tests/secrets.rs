@@ -472,6 +472,16 @@ async fn lifecycle_then_dump(db: &Db, dir: &Path) {
     // A graceful stop: every message the worker sent is settled.
     server.stop().await;
     assert_eq!(mail::emails(&mail_dir).len(), 8, "no message sent twice");
+    // The stopped server closed its connections, and the last close
+    // copied the write-ahead log back and removed it: no old page
+    // images stay beside the database.
+    if let Db::Sqlite(path) = db {
+        let wal = format!("{}-wal", path.display());
+        assert!(
+            !Path::new(&wal).exists(),
+            "the stopped server left {wal} behind"
+        );
+    }
 
     let dump = dump_every_table(db).await;
     let rows: usize = dump.values().map(Vec::len).sum();
@@ -579,8 +589,8 @@ async fn lifecycle_then_dump(db: &Db, dir: &Path) {
     );
 
     // On SQLite, what an update or delete freed is overwritten as well
-    // (`secure_delete`): no token lingers in the file's free pages, nor in
-    // a write-ahead log should one be left.
+    // (`secure_delete`): no token lingers in the file's free pages (nor in
+    // a write-ahead log, were one left).
     if let Db::Sqlite(path) = db {
         let mut bytes = std::fs::read(path).unwrap();
         if let Ok(wal) = std::fs::read(format!("{}-wal", path.display())) {

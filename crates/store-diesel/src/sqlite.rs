@@ -1,29 +1,42 @@
-//! SQLite: one thread owns the connection and runs every operation, whole,
-//! on it; concurrent writes are committed together (group commit).
+//! SQLite: one thread owns the writing connection and runs every write,
+//! whole, on it; concurrent writes are committed together (group commit).
+//! Reads of a database file run on a second thread with a connection of
+//! its own.
 //!
 //! SQLite allows one writer at a time, and its calls block. Running each
 //! statement on tokio's blocking pool (diesel-async's wrapper) cost a thread
 //! hand-off per statement, and writers queued on SQLite's busy handler or an
 //! in-process lock. Here an operation — a read, or a write transaction's
-//! whole body — is one job on a channel. The thread takes every job waiting
-//! at that moment, runs the reads, then runs the writes in one `BEGIN
-//! IMMEDIATE` transaction, each in a savepoint of its own (a failing one is
-//! rolled back alone), commits once and only then answers the writers: a
-//! 200 still means committed. Under load, one commit serves many requests.
+//! whole body — is one job on a channel. The writer takes every job waiting
+//! at that moment and runs the writes in one `BEGIN IMMEDIATE` transaction,
+//! each in a savepoint of its own (a failing one is rolled back alone),
+//! commits once and only then answers the writers: a 200 still means
+//! committed. Under load, one commit serves many requests.
+//!
+//! In WAL mode a reader neither waits for the writer nor holds it up, so
+//! reads go to the reading thread: a request's read does not queue behind
+//! a group commit, and the writer's time goes to writes alone. Each read
+//! sees what was committed when it began; a write answers only after its
+//! commit, so whatever a caller reads after a write sees that write. An
+//! in-memory database is one connection, the writer's, which runs the
+//! reads too.
 //!
 //! The bodies are the generic ones of `repo/`, on [`SqliteConn`]: each
 //! statement completes inside its call, so a body's future is complete on
 //! its first poll and the thread polls it once.
 //!
 //! WAL checkpoints run on a thread of their own (`checkpoint`), so that
-//! this one seldom stops to sync files.
+//! the writer seldom stops to sync files. When the last handle is dropped
+//! the threads end and their connections close, the writer's last: that
+//! close copies the WAL back into the database file and removes it.
 
 mod checkpoint;
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::task::{Context, Poll, Waker};
+use std::thread::JoinHandle;
 
 use anyhow::anyhow;
 use beckon_ports::StoreError;
@@ -51,17 +64,51 @@ enum Job {
     Write(WriteJob),
 }
 
-/// The handle to the SQLite thread. Cheap to clone; the thread and its
-/// connection end when the last clone is dropped.
+/// The handle to the SQLite threads. Cheap to clone; the threads and their
+/// connections end when the last clone is dropped.
 #[derive(Clone)]
 pub struct SqliteDb {
-    jobs: mpsc::Sender<Job>,
+    threads: Arc<Threads>,
+}
+
+/// The threads' queues, and the threads, joined when the last handle goes.
+struct Threads {
+    /// The writer's queue (every job of an in-memory database).
+    jobs: Option<mpsc::Sender<Job>>,
+    /// The reading thread's queue; `None` for an in-memory database.
+    reads: Option<mpsc::Sender<PlainJob>>,
+    writer: Option<JoinHandle<()>>,
+    reader: Option<JoinHandle<()>>,
+}
+
+impl Drop for Threads {
+    /// Closes each queue and waits for its thread to finish the jobs
+    /// already queued and close its connection: the reader first, so that
+    /// the writer's close is the last one and removes the WAL. A process
+    /// that exits after dropping its store leaves no WAL behind.
+    fn drop(&mut self) {
+        self.reads = None;
+        join(self.reader.take());
+        self.jobs = None;
+        join(self.writer.take());
+    }
+}
+
+/// Waits for `thread` to end, unless it is the calling thread (a job that
+/// dropped the last handle): that one ends by itself once its queue empties.
+fn join(thread: Option<JoinHandle<()>>) {
+    if let Some(thread) = thread
+        && thread.thread().id() != std::thread::current().id()
+        && thread.join().is_err()
+    {
+        tracing::error!("a SQLite thread panicked");
+    }
 }
 
 impl SqliteDb {
-    /// Starts the thread for the database at `path` (a file, or
-    /// `:memory:`: then the thread's one connection *is* the database). The
-    /// connection opens on first use, so a file that cannot be opened shows
+    /// Starts the threads for the database at `path` (a file, or
+    /// `:memory:`: then the writer's one connection *is* the database). The
+    /// connections open on first use, so a file that cannot be opened shows
     /// up as `Unavailable` then, not here.
     pub fn open(path: &str, memory: bool) -> Result<Self, StoreError> {
         Self::open_with_wal_limit(path, memory, WAL_LIMIT)
@@ -71,28 +118,48 @@ impl SqliteDb {
     /// checkpoints before its next write: for tests of that bound.
     fn open_with_wal_limit(path: &str, memory: bool, wal_limit: i64) -> Result<Self, StoreError> {
         let (jobs, queue) = mpsc::channel();
-        let path = path.to_owned();
-        std::thread::Builder::new()
-            .name("beckon-sqlite".into())
-            .spawn(move || serve(&path, memory, wal_limit, &queue))
-            .map_err(|e| StoreError::Unexpected(anyhow!("starting the SQLite thread: {e}")))?;
-        Ok(Self { jobs })
+        let mut threads = Threads {
+            jobs: Some(jobs),
+            reads: None,
+            writer: None,
+            reader: None,
+        };
+        let owned = path.to_owned();
+        threads.writer = Some(spawn("beckon-sqlite", move || {
+            serve(&owned, memory, wal_limit, &queue);
+        })?);
+        if !memory {
+            let (reads, queue) = mpsc::channel();
+            let owned = path.to_owned();
+            threads.reader = Some(spawn("beckon-sqlite-read", move || {
+                serve_reads(&owned, &queue);
+            })?);
+            threads.reads = Some(reads);
+        }
+        Ok(Self {
+            threads: Arc::new(threads),
+        })
     }
 
-    /// Runs a read-only body.
+    /// Runs a read-only body: on the reading thread, or on the writer's
+    /// for an in-memory database.
     pub async fn read<T, F>(&self, op: F) -> Result<T, TxError>
     where
         T: Send + 'static,
         F: AsyncFnOnce(&SqliteConn) -> Result<T, TxError> + Send + 'static,
     {
         let (answer, answered) = tokio::sync::oneshot::channel();
-        self.submit(Job::Plain(Box::new(move |conn| {
+        let job: PlainJob = Box::new(move |conn| {
             let result = match conn {
                 Ok(conn) => run_once(conn, op),
                 Err(e) => Err(TxError::Store(e)),
             };
             let _ = answer.send(result);
-        })))?;
+        });
+        match &self.threads.reads {
+            Some(reads) => reads.send(job).map_err(|_| stopped())?,
+            None => self.submit(Job::Plain(job))?,
+        }
         answered.await.map_err(|_| stopped())?
     }
 
@@ -154,8 +221,16 @@ impl SqliteDb {
     }
 
     fn submit(&self, job: Job) -> Result<(), TxError> {
-        self.jobs.send(job).map_err(|_| stopped())
+        let jobs = self.threads.jobs.as_ref().ok_or_else(stopped)?;
+        jobs.send(job).map_err(|_| stopped())
     }
+}
+
+fn spawn(name: &str, body: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, StoreError> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(body)
+        .map_err(|e| StoreError::Unexpected(anyhow!("starting the thread {name}: {e}")))
 }
 
 fn stopped() -> TxError {
@@ -178,9 +253,10 @@ where
     }
 }
 
-/// The thread: takes every job waiting, runs the plain ones, then the
+/// The writer: takes every job waiting, runs the plain ones, then the
 /// writes as one group commit; until every handle is gone. A database file
-/// gets its checkpoint thread (an in-memory one has no WAL).
+/// gets its checkpoint thread (an in-memory one has no WAL), which stops
+/// before the writer's connection closes: that close is the last.
 fn serve(path: &str, memory: bool, wal_limit: i64, queue: &mpsc::Receiver<Job>) {
     let checkpoints = if memory {
         None
@@ -209,6 +285,38 @@ fn serve(path: &str, memory: bool, wal_limit: i64, queue: &mpsc::Receiver<Job>) 
             commit_group(&db, &mut slot, writes);
         }
     }
+    if let Some(checkpoints) = checkpoints {
+        checkpoints.stop();
+    }
+    drop(slot);
+}
+
+/// The reading thread: runs each read on its own connection, opened on
+/// first use (and again after it could not be), until every handle is
+/// gone. The connection is `query_only`: a body that tried to write here
+/// would fail, not write outside the writer's transactions.
+fn serve_reads(path: &str, queue: &mpsc::Receiver<PlainJob>) {
+    let mut slot = None;
+    while let Ok(run) = queue.recv() {
+        run(lazily(&mut slot, || {
+            let mut conn = open(path, false)?;
+            conn.batch_execute("PRAGMA query_only = ON;")
+                .map_err(|e| translate(e, "setting up the SQLite connection"))?;
+            Ok(conn)
+        }));
+    }
+}
+
+/// The connection in `slot`, opened by `open` if there is none yet.
+fn lazily(
+    slot: &mut Option<SqliteConn>,
+    open: impl FnOnce() -> Result<SqliteConnection, StoreError>,
+) -> Result<&SqliteConn, StoreError> {
+    if slot.is_none() {
+        *slot = Some(SqliteConn::new(open()?));
+    }
+    slot.as_ref()
+        .ok_or_else(|| StoreError::Unexpected(anyhow!("no SQLite connection")))
 }
 
 /// What the thread opens its connection with.
@@ -281,16 +389,14 @@ impl Db<'_> {
         &self,
         slot: &'s mut Option<SqliteConn>,
     ) -> Result<&'s SqliteConn, StoreError> {
-        if slot.is_none() {
+        lazily(slot, || {
             let mut conn = open(self.path, self.memory)?;
             if self.checkpoints.is_some() {
                 checkpoint::writer_pragmas(&mut conn)
                     .map_err(|e| translate(e, "setting up the SQLite connection"))?;
             }
-            *slot = Some(SqliteConn::new(conn));
-        }
-        slot.as_ref()
-            .ok_or_else(|| StoreError::Unexpected(anyhow!("no SQLite connection")))
+            Ok(conn)
+        })
     }
 }
 
@@ -401,5 +507,177 @@ mod tests {
         // appended while the thread's last checkpoint ran (a few hundred
         // frames on a loaded machine), far below the 24 MiB of all frames.
         assert!(wal < 6 * 1024 * 1024, "the WAL grew to {wal} bytes");
+    }
+
+    /// A database file with one table, `rows`.
+    async fn with_rows_table(path: &str) -> super::SqliteDb {
+        use diesel::connection::SimpleConnection;
+        let db = super::SqliteDb::open(path, false).unwrap();
+        db.with_connection(|c| {
+            c.batch_execute("CREATE TABLE rows (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
+                .map_err(|e| super::translate(e, "creating the table"))
+        })
+        .await
+        .unwrap();
+        db
+    }
+
+    async fn insert_row(db: &super::SqliteDb) {
+        use crate::conn::Conn;
+        db.write(async |c: &super::SqliteConn| {
+            c.execute(sql_query("INSERT INTO rows (body) VALUES (zeroblob(100))"))
+                .await?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
+
+    async fn count_rows(db: &super::SqliteDb) -> i64 {
+        use crate::conn::Conn;
+        let rows = db
+            .read(async |c: &super::SqliteConn| {
+                Ok(
+                    c.load::<Count, _>(sql_query("SELECT count(*) AS n FROM rows"))
+                        .await?,
+                )
+            })
+            .await
+            .unwrap();
+        rows[0].n
+    }
+
+    /// A write holds its transaction open (its body waits for the test);
+    /// a read meanwhile is answered, with what was committed before the
+    /// write. Were reads queued behind writes, the read would be answered
+    /// only once the body gave up waiting, and the body would report that.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_is_answered_while_a_write_is_in_progress() {
+        use crate::conn::Conn;
+        use std::sync::mpsc;
+        use std::time::Duration;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("beckon.db").to_str().unwrap().to_owned();
+        let db = with_rows_table(&path).await;
+        insert_row(&db).await;
+
+        let (started, has_started) = mpsc::channel();
+        let (release, released) = mpsc::channel::<()>();
+        let writer = db.clone();
+        let write = tokio::spawn(async move {
+            writer
+                .write(async move |c: &super::SqliteConn| {
+                    c.execute(sql_query("INSERT INTO rows (body) VALUES (zeroblob(100))"))
+                        .await?;
+                    started.send(()).unwrap();
+                    // Blocks the writer thread: the test's release, or a
+                    // timeout that only a read stuck behind this write sees.
+                    Ok(released.recv_timeout(Duration::from_secs(30)).is_ok())
+                })
+                .await
+                .unwrap()
+        });
+        tokio::task::spawn_blocking(move || has_started.recv().unwrap())
+            .await
+            .unwrap();
+
+        assert_eq!(count_rows(&db).await, 1, "the read saw an uncommitted row");
+        release.send(()).unwrap();
+        assert!(
+            write.await.unwrap(),
+            "the read was answered only after the write gave up waiting"
+        );
+        assert_eq!(
+            count_rows(&db).await,
+            2,
+            "a read after a write's answer misses it"
+        );
+    }
+
+    #[derive(QueryableByName)]
+    struct Checkpointed {
+        #[diesel(sql_type = Integer)]
+        busy: i32,
+        #[diesel(sql_type = Integer)]
+        log: i32,
+    }
+
+    /// A read ends its snapshot when it is answered: a checkpoint that
+    /// must copy every frame back (it waits for readers, 5 s at most) is
+    /// not held up by the reading thread's idle connection.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_idle_reader_holds_no_snapshot() {
+        use diesel::Connection;
+        use diesel::connection::SimpleConnection;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("beckon.db").to_str().unwrap().to_owned();
+        let db = with_rows_table(&path).await;
+        for _ in 0..10 {
+            insert_row(&db).await;
+        }
+        assert_eq!(count_rows(&db).await, 10);
+
+        let mut other = diesel::SqliteConnection::establish(&path).unwrap();
+        other.batch_execute("PRAGMA busy_timeout = 5000").unwrap();
+        let done: Vec<Checkpointed> = sql_query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .load(&mut other)
+            .unwrap();
+        assert_eq!((done[0].busy, done[0].log), (0, 0));
+        // The reader's connection still works after the WAL started over.
+        assert_eq!(count_rows(&db).await, 10);
+    }
+
+    /// The process that drops its store leaves no WAL behind: the threads
+    /// close their connections, and the writer's close, the last, copies
+    /// the WAL back into the file and removes it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dropping_the_last_handle_closes_every_connection_and_removes_the_wal() {
+        use diesel::Connection;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("beckon.db").to_str().unwrap().to_owned();
+        let wal = format!("{path}-wal");
+        let db = with_rows_table(&path).await;
+        for _ in 0..100 {
+            insert_row(&db).await;
+        }
+        assert_eq!(count_rows(&db).await, 100);
+        assert!(std::path::Path::new(&wal).exists());
+
+        let clone = db.clone();
+        drop(db);
+        assert!(
+            std::path::Path::new(&wal).exists(),
+            "a clone still holds it"
+        );
+        drop(clone);
+        assert!(
+            !std::path::Path::new(&wal).exists(),
+            "the WAL was left behind"
+        );
+
+        let mut conn = diesel::SqliteConnection::establish(&path).unwrap();
+        let rows: Vec<Count> = sql_query("SELECT count(*) AS n FROM rows")
+            .load(&mut conn)
+            .unwrap();
+        assert_eq!(rows[0].n, 100);
+    }
+
+    /// An in-memory database is the writer's one connection: reads run
+    /// there and see the writes.
+    #[tokio::test]
+    async fn an_in_memory_database_reads_on_its_one_connection() {
+        use diesel::connection::SimpleConnection;
+        let db = super::SqliteDb::open(":memory:", true).unwrap();
+        db.with_connection(|c| {
+            c.batch_execute("CREATE TABLE rows (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
+                .map_err(|e| super::translate(e, "creating the table"))
+        })
+        .await
+        .unwrap();
+        insert_row(&db).await;
+        assert_eq!(count_rows(&db).await, 1);
     }
 }

@@ -28,6 +28,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -52,12 +53,13 @@ pub(super) struct Checkpoints {
     /// it is the writer's turn to checkpoint.
     seen: Arc<AtomicI64>,
     limit: i64,
+    thread: JoinHandle<()>,
 }
 
 impl Checkpoints {
     /// Starts the checkpoint thread for the database file at `path`;
     /// `None` (and SQLite's own checkpoints stay on) when no thread can be
-    /// started. The thread ends when this is dropped.
+    /// started. The thread ends when this is dropped or stopped.
     pub(super) fn start(path: &str, limit: i64, open: OpenFn) -> Option<Self> {
         let (kick, kicked) = mpsc::sync_channel(1);
         let seen = Arc::new(AtomicI64::new(0));
@@ -67,11 +69,25 @@ impl Checkpoints {
             .name("beckon-sqlite-checkpoint".into())
             .spawn(move || run(&path, open, &kicked, &shared, limit));
         match spawned {
-            Ok(_) => Some(Self { kick, seen, limit }),
+            Ok(thread) => Some(Self {
+                kick,
+                seen,
+                limit,
+                thread,
+            }),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot start the SQLite checkpoint thread; the writer checkpoints itself");
                 None
             }
+        }
+    }
+
+    /// Ends the thread and waits until its connection is closed.
+    pub(super) fn stop(self) {
+        let Self { kick, thread, .. } = self;
+        drop(kick);
+        if thread.join().is_err() {
+            tracing::error!("the SQLite checkpoint thread panicked");
         }
     }
 
