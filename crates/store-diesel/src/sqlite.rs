@@ -469,20 +469,15 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_wal_starts_over_past_its_limit_under_a_steady_stream_of_writes() {
         use crate::conn::Conn;
-        use diesel::connection::SimpleConnection;
 
         const LIMIT: i64 = 64;
         const WRITES: i64 = 3_000;
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("beckon.db");
         let path = file.to_str().unwrap().to_owned();
-        let db = super::SqliteDb::open_with_wal_limit(&path, false, LIMIT).unwrap();
-        db.with_connection(|c| {
-            c.batch_execute("CREATE TABLE rows (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
-                .map_err(|e| super::translate(e, "creating the table"))
-        })
-        .await
-        .unwrap();
+        let db =
+            with_rows_table(super::SqliteDb::open_with_wal_limit(&path, false, LIMIT).unwrap())
+                .await;
         for _ in 0..WRITES {
             db.write(async |c: &super::SqliteConn| {
                 c.execute(sql_query("INSERT INTO rows (body) VALUES (zeroblob(2000))"))
@@ -492,16 +487,7 @@ mod tests {
             .await
             .unwrap();
         }
-        let count = db
-            .read(async |c: &super::SqliteConn| {
-                Ok(
-                    c.load::<Count, _>(sql_query("SELECT count(*) AS n FROM rows"))
-                        .await?,
-                )
-            })
-            .await
-            .unwrap();
-        assert_eq!(count[0].n, WRITES);
+        assert_eq!(count_rows(&db).await, WRITES);
         let wal = std::fs::metadata(format!("{path}-wal")).unwrap().len();
         // The WAL's high-water mark: the limit, plus what the writer
         // appended while the thread's last checkpoint ran (a few hundred
@@ -509,10 +495,9 @@ mod tests {
         assert!(wal < 6 * 1024 * 1024, "the WAL grew to {wal} bytes");
     }
 
-    /// A database file with one table, `rows`.
-    async fn with_rows_table(path: &str) -> super::SqliteDb {
+    /// `db` with one table, `rows`.
+    async fn with_rows_table(db: super::SqliteDb) -> super::SqliteDb {
         use diesel::connection::SimpleConnection;
-        let db = super::SqliteDb::open(path, false).unwrap();
         db.with_connection(|c| {
             c.batch_execute("CREATE TABLE rows (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
                 .map_err(|e| super::translate(e, "creating the table"))
@@ -559,7 +544,7 @@ mod tests {
 
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("beckon.db").to_str().unwrap().to_owned();
-        let db = with_rows_table(&path).await;
+        let db = with_rows_table(super::SqliteDb::open(&path, false).unwrap()).await;
         insert_row(&db).await;
 
         let (started, has_started) = mpsc::channel();
@@ -595,14 +580,6 @@ mod tests {
         );
     }
 
-    #[derive(QueryableByName)]
-    struct Checkpointed {
-        #[diesel(sql_type = Integer)]
-        busy: i32,
-        #[diesel(sql_type = Integer)]
-        log: i32,
-    }
-
     /// A read ends its snapshot when it is answered: a checkpoint that
     /// must copy every frame back (it waits for readers, 5 s at most) is
     /// not held up by the reading thread's idle connection.
@@ -613,7 +590,7 @@ mod tests {
 
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("beckon.db").to_str().unwrap().to_owned();
-        let db = with_rows_table(&path).await;
+        let db = with_rows_table(super::SqliteDb::open(&path, false).unwrap()).await;
         for _ in 0..10 {
             insert_row(&db).await;
         }
@@ -621,9 +598,10 @@ mod tests {
 
         let mut other = diesel::SqliteConnection::establish(&path).unwrap();
         other.batch_execute("PRAGMA busy_timeout = 5000").unwrap();
-        let done: Vec<Checkpointed> = sql_query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .load(&mut other)
-            .unwrap();
+        let done: Vec<super::checkpoint::Checkpointed> =
+            sql_query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .load(&mut other)
+                .unwrap();
         assert_eq!((done[0].busy, done[0].log), (0, 0));
         // The reader's connection still works after the WAL started over.
         assert_eq!(count_rows(&db).await, 10);
@@ -639,7 +617,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("beckon.db").to_str().unwrap().to_owned();
         let wal = format!("{path}-wal");
-        let db = with_rows_table(&path).await;
+        let db = with_rows_table(super::SqliteDb::open(&path, false).unwrap()).await;
         for _ in 0..100 {
             insert_row(&db).await;
         }

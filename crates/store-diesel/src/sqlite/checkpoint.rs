@@ -179,13 +179,13 @@ fn sync_handle(path: &str) -> Result<std::fs::File, beckon_ports::StoreError> {
 
 /// The row `PRAGMA wal_checkpoint` answers.
 #[derive(QueryableByName)]
-struct Checkpointed {
+pub(super) struct Checkpointed {
     /// 1 when another checkpoint was running, and this one did nothing.
     #[diesel(sql_type = Integer)]
-    busy: i32,
+    pub(super) busy: i32,
     /// Frames in the WAL.
     #[diesel(sql_type = Integer)]
-    log: i32,
+    pub(super) log: i32,
 }
 
 /// A `PASSIVE` checkpoint: copies back what no reader still needs and
