@@ -464,12 +464,12 @@ mod tests {
     /// Writes one after another, each committed before the next, so that
     /// the checkpoint thread never finds the WAL without new frames: only
     /// the writer's own checkpoint past the limit lets the WAL start over.
-    /// Each row fills about half a page: 3,000 writes append some 6,000
-    /// frames (24 MiB), and a WAL that only grew would be that long.
+    /// Each row fills about half a page: 6,000 writes append some 12,000
+    /// frames (48 MiB), and a WAL that only grew would be that long.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_wal_starts_over_past_its_limit_under_a_steady_stream_of_writes() {
         const LIMIT: i64 = 64;
-        const WRITES: i64 = 3_000;
+        const WRITES: i64 = 6_000;
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("beckon.db");
         let path = file.to_str().unwrap().to_owned();
@@ -482,9 +482,12 @@ mod tests {
         assert_eq!(count_rows(&db).await, WRITES);
         let wal = std::fs::metadata(format!("{path}-wal")).unwrap().len();
         // The WAL's high-water mark: the limit, plus what the writer
-        // appended while the thread's last checkpoint ran (a few hundred
-        // frames on a loaded machine), far below the 24 MiB of all frames.
-        assert!(wal < 6 * 1024 * 1024, "the WAL grew to {wal} bytes");
+        // appended while the thread's longest checkpoint ran (its copy and
+        // the sync of the database file). That is a few hundred frames on
+        // an idle machine; a run beside other tests' syncs saw a sync long
+        // enough for 2,000 (8 MiB). A third of all frames leaves room for
+        // twice that and still fails a WAL that does not start over.
+        assert!(wal < 16 * 1024 * 1024, "the WAL grew to {wal} bytes");
     }
 
     /// `db` with one table, `rows`.
