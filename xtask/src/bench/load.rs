@@ -25,6 +25,28 @@ pub struct Load {
     pub socket_errors: u64,
 }
 
+impl Load {
+    /// The median of each figure over `runs` of the same load (the upper
+    /// one of an even count), with their errors added up: one slow or fast
+    /// spell of a shared machine does not make the figure.
+    pub fn median(runs: &[Load]) -> Load {
+        let of = |field: fn(&Load) -> f64| {
+            let mut values: Vec<f64> = runs.iter().map(field).collect();
+            values.sort_by(f64::total_cmp);
+            values.get(values.len() / 2).copied().unwrap_or(0.0)
+        };
+        Load {
+            connections: runs.first().map_or(0, |l| l.connections),
+            rps: of(|l| l.rps),
+            p50_ms: of(|l| l.p50_ms),
+            p99_ms: of(|l| l.p99_ms),
+            p999_ms: of(|l| l.p999_ms),
+            non_2xx: runs.iter().map(|l| l.non_2xx).sum(),
+            socket_errors: runs.iter().map(|l| l.socket_errors).sum(),
+        }
+    }
+}
+
 /// Where and what the load goes to.
 pub struct Target<'a> {
     pub port: u16,
@@ -176,5 +198,30 @@ mod tests {
         assert_eq!(l.rps, 250.5);
         assert_eq!((l.p50_ms, l.p99_ms, l.p999_ms), (1.0, 4.0, 10.0));
         assert_eq!((l.non_2xx, l.socket_errors), (2, 1));
+    }
+
+    #[test]
+    fn the_median_takes_each_figure_apart_and_adds_the_errors() {
+        let run = |rps, p99_ms, non_2xx| Load {
+            connections: 16,
+            rps,
+            p50_ms: 1.0,
+            p99_ms,
+            p999_ms: 2.0 * p99_ms,
+            non_2xx,
+            socket_errors: 1,
+        };
+        let m = Load::median(&[
+            run(900.0, 30.0, 0),
+            run(1000.0, 8.0, 2),
+            run(1100.0, 9.0, 0),
+        ]);
+        assert_eq!(
+            (m.connections, m.rps, m.p99_ms, m.p999_ms),
+            (16, 1000.0, 9.0, 18.0)
+        );
+        assert_eq!((m.non_2xx, m.socket_errors), (2, 3));
+        let one = Load::median(&[run(500.0, 7.0, 0)]);
+        assert_eq!((one.rps, one.p99_ms), (500.0, 7.0));
     }
 }

@@ -96,6 +96,8 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
 struct Plan {
     parts: Vec<Part>,
     secs: u64,
+    /// Runs of each latency measurement, reported by their median.
+    rounds: usize,
     users: usize,
     deliveries: usize,
     /// Tenants and users of the large data set.
@@ -117,6 +119,7 @@ impl Plan {
             Self {
                 parts,
                 secs: o.secs.unwrap_or(3),
+                rounds: 1,
                 users: 200,
                 deliveries: 300,
                 large: (1_000, 100_000),
@@ -125,6 +128,7 @@ impl Plan {
             Self {
                 parts,
                 secs: o.secs.unwrap_or(10),
+                rounds: 3,
                 users: 1_000,
                 deliveries: 2_000,
                 large: (10_000, 1_000_000),
@@ -183,6 +187,7 @@ pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
             tmp: &tmp.0,
             mailer: sink.mailer(),
             secs: plan.secs,
+            rounds: plan.rounds,
             users: plan.users,
             connections: &CONNECTIONS,
         };

@@ -30,6 +30,8 @@ pub struct Ctx<'a> {
     /// Where the worker delivers while requests run (the SMTP sink).
     pub mailer: String,
     pub secs: u64,
+    /// Runs of each measured load; each figure is their median.
+    pub rounds: usize,
     /// Invited users of the benchmarked tenant.
     pub users: usize,
     pub connections: &'a [usize],
@@ -121,11 +123,23 @@ pub fn measure(
         ctx.connections.first().copied().unwrap_or(16),
         WARM_UP_SECS,
     )?;
-    let mut loads = Vec::new();
-    for &c in ctx.connections {
-        let l = load::wrk(ctx.root, &target, c, ctx.secs)?;
-        print_load(&format!("{label}: wrk {c} connections"), &l);
-        loads.push(l);
+    // Each connection count `rounds` times, the counts taking turns, so
+    // that a slow spell of the machine spreads over all of them; a figure
+    // is the median of its runs.
+    let mut by_count: Vec<Vec<Load>> = vec![Vec::new(); ctx.connections.len()];
+    for round in 1..=ctx.rounds {
+        for (&c, runs) in ctx.connections.iter().zip(&mut by_count) {
+            let l = load::wrk(ctx.root, &target, c, ctx.secs)?;
+            print_load(&format!("{label}: wrk {c} connections, round {round}"), &l);
+            runs.push(l);
+        }
+    }
+    let loads: Vec<Load> = by_count.iter().map(|runs| Load::median(runs)).collect();
+    for l in &loads {
+        print_load(
+            &format!("{label}: wrk {} connections, median", l.connections),
+            l,
+        );
     }
 
     let mut half = None;
@@ -133,8 +147,14 @@ pub fn measure(
         let best = loads.iter().map(|l| l.rps).fold(0.0, f64::max);
         let rate = (best / 2.0).max(1.0);
         let c = ctx.connections.first().copied().unwrap_or(16);
-        let l = load::oha(&target, &urls_file, c, rate, ctx.secs)?;
-        print_load(&format!("{label}: oha at {rate:.0}/s"), &l);
+        let mut runs = Vec::new();
+        for round in 1..=ctx.rounds {
+            let l = load::oha(&target, &urls_file, c, rate, ctx.secs)?;
+            print_load(&format!("{label}: oha at {rate:.0}/s, round {round}"), &l);
+            runs.push(l);
+        }
+        let l = Load::median(&runs);
+        print_load(&format!("{label}: oha at {rate:.0}/s, median"), &l);
         half = Some((rate, l));
     }
 
