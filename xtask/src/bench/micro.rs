@@ -11,6 +11,8 @@ use super::sys;
 pub struct Micro {
     pub figure: &'static str,
     pub places: &'static [Place],
+    /// The most each of its figures may take, in µs (issue 6's targets).
+    pub target_us: Option<f64>,
 }
 
 /// A crate: its package name and folder.
@@ -26,6 +28,7 @@ pub const FIGURES: [Micro; 2] = [
             package: "beckon-authz-cedar",
             dir: "crates/authz-cedar",
         }],
+        target_us: Some(10.0),
     },
     Micro {
         figure: "Resend use case on in-memory fakes",
@@ -41,6 +44,7 @@ pub const FIGURES: [Micro; 2] = [
                 dir: "bins/beckon",
             },
         ],
+        target_us: None,
     },
 ];
 

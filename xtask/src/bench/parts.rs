@@ -313,10 +313,17 @@ pub fn micro(root: &Path, quick: bool) -> anyhow::Result<Vec<Row>> {
                 rows.push(Row::info(m.figure, "ran, but printed no criterion figure"));
             }
             for (name, micros) in found {
-                rows.push(Row::info(
-                    format!("{}: {name}", m.figure),
-                    micros_shown(micros),
-                ));
+                let figure = format!("{}: {name}", m.figure);
+                rows.push(match m.target_us {
+                    Some(most) => Row::at_most(
+                        figure,
+                        (micros, micros_shown(micros)),
+                        (most, micros_shown(most)),
+                        1.0,
+                        format!("≤ {most} µs"),
+                    ),
+                    None => Row::info(figure, micros_shown(micros)),
+                });
             }
         }
         if !ran {
