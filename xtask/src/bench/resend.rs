@@ -157,6 +157,12 @@ pub fn measure(
         let best = loads.iter().map(|l| l.rps).fold(0.0, f64::max);
         let rate = (best / 2.0).max(1.0);
         let c = ctx.connections.first().copied().unwrap_or(16);
+        // Unreported: the rounds measure the server settled at this rate,
+        // not the minute after the full-load runs, when the disk is still
+        // writing their data back and each commit's sync waits behind it
+        // (PostgreSQL's COMMITs took up to 53 ms there, against 7 ms at
+        // most on a quiet database).
+        load::oha(&target, &urls_file, c, rate, (3 * ctx.secs).min(30))?;
         let mut runs = Vec::new();
         for round in 1..=ctx.rounds {
             let l = load::oha(&target, &urls_file, c, rate, ctx.secs)?;
